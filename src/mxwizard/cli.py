@@ -1,0 +1,305 @@
+"""The command line: ``mxwizard`` (the TUI), ``check``, ``explain``, ``lab`` and ``serve``.
+
+Every argument is validated before anything touches the network, and every usage problem is
+answered with one line on stderr and exit status 2 — never a traceback. Heavy modules (dnspython,
+aiosmtplib, Textual) are imported inside the commands that need them, so ``--version`` and
+``--help`` are instant and the headless commands never pay for Textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from mxwizard import __version__
+from mxwizard.inputs import (
+    InputError,
+    parse_address,
+    parse_domain,
+    parse_host_port,
+    parse_ip,
+    parse_port,
+    parse_resolver,
+)
+from mxwizard.settings import DEFAULT_TIMEOUT, Settings
+
+if TYPE_CHECKING:
+    from mxwizard.diagnosis.tree import Plan
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_USAGE = 2
+
+
+class NotAvailableYet(click.ClickException):
+    """A command whose capability is not built yet: exits 2 with one line."""
+
+    exit_code = EXIT_USAGE
+
+
+def _parsed(parser: Callable[[str], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """Adapt an ``inputs`` parser to a click callback (None and tuples pass through)."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            if isinstance(value, tuple):
+                return tuple(parser(v) for v in value)
+            return parser(value)
+        except InputError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+    return callback
+
+
+def _timeout(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise InputError(f"the timeout {value!r} is not a number of seconds") from None
+    if not 0 < seconds <= 600:
+        raise InputError(f"the timeout must be between 0 and 600 seconds, not {value}")
+    return seconds
+
+
+def network_options(func: F) -> F:
+    """The options shared by ``check``, ``explain`` and the TUI (DESIGN.md §2)."""
+    options = [
+        click.option("--resolver", metavar="IP[:PORT]", callback=_parsed(parse_resolver),
+                     help="DNS server to ask (default: the system's)."),
+        click.option("--smtp-port", metavar="N", callback=_parsed(parse_port),
+                     help="Port SMTP probes connect to (default 25)."),
+        click.option("--source-ip", metavar="IP", callback=_parsed(parse_ip),
+                     help="Local address SMTP probes connect from."),
+        click.option("--timeout", metavar="SECONDS", callback=_parsed(_timeout),
+                     help=f"Time allowed per network step (default {DEFAULT_TIMEOUT:g})."),
+        click.option("--dnsbl", "dnsbl", metavar="ZONE", multiple=True,
+                     callback=_parsed(lambda v: parse_domain(v, "blocklist zone").ascii),
+                     help="Blocklist zone to query (repeatable; replaces the default set)."),
+        click.option("--lab", is_flag=True, default=None,
+                     help="Start the built-in lab and point everything at it."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def format_option(func: F) -> F:
+    """``--format text|json|markdown`` for commands that print a report."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+        show_default=True, help="Output format.",
+    )(func)
+
+
+def _settings(ctx: click.Context, **given: Any) -> tuple[Settings, bool]:
+    """Merge a command's network options over the root's; returns (settings, lab wanted)."""
+    merged: dict[str, Any] = dict(ctx.find_root().meta.get("network", {}))
+    merged.update({k: v for k, v in given.items() if v not in (None, ())})
+    lab = bool(merged.pop("lab", False))
+    dnsbl = merged.pop("dnsbl", None)
+    settings = Settings(**merged, dnsbl_zones=tuple(dnsbl) if dnsbl else None)
+    return settings, lab
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="mxwizard")
+@network_options
+@click.pass_context
+def cli(ctx: click.Context, **network: Any) -> int | None:
+    """Why doesn't my mail get through? Without a command, starts the wizard."""
+    ctx.meta["network"] = network
+    if ctx.invoked_subcommand is not None:
+        return None
+    settings, lab = _settings(ctx)
+    return _run_tui(settings, lab)
+
+
+def _run_tui(settings: Settings, lab: bool) -> int:
+    try:
+        from mxwizard.ui.app import run_app
+    except ImportError as exc:  # the TUI is an issue of its own; say so plainly
+        raise NotAvailableYet(f"the wizard is not available yet ({exc})") from None
+    return run_app(settings, lab)
+
+
+@cli.group()
+def check() -> None:
+    """Diagnose one thing headlessly and print a report (exit 0 ok, 1 fail, 3 incomplete)."""
+
+
+def _run_check(make_plan: Callable[[], Plan], settings: Settings, lab: bool, fmt: str) -> int:
+    from mxwizard.diagnosis.runner import diagnose
+    from mxwizard.report import render
+
+    async def main() -> int:
+        nonlocal settings
+        if lab:
+            from mxwizard.lab.world import running_lab
+
+            async with running_lab() as world:
+                settings = world.point(settings)
+                diagnosis = await diagnose(make_plan(), settings)
+        else:
+            diagnosis = await diagnose(make_plan(), settings)
+        sys.stdout.write(render(diagnosis, fmt))
+        return diagnosis.exit_status
+
+    return asyncio.run(main())
+
+
+def _plan_for(kind: str) -> Any:
+    """The plan builder of a check kind, or a one-line refusal if it is not built yet."""
+    import importlib
+
+    module = importlib.import_module(f"mxwizard.diagnosis.{kind}")
+    builder = getattr(module, "plan", None)
+    if builder is None:
+        raise NotAvailableYet(f"'check {kind}' is not available yet")
+    return builder
+
+
+@check.command("receive")
+@click.argument("domain", callback=_parsed(parse_domain))
+@click.option("--mailbox", metavar="USER@DOMAIN", callback=_parsed(parse_address),
+              help="Also ask whether this mailbox is accepted.")
+@network_options
+@format_option
+@click.pass_context
+def check_receive(ctx: click.Context, domain: Any, mailbox: Any, fmt: str, **network: Any) -> int:
+    """Can the world deliver mail to DOMAIN? (MX records, their hosts, SMTP on port 25)"""
+    settings, lab = _settings(ctx, **network)
+    builder = _plan_for("receive")
+    return _run_check(lambda: builder(domain, mailbox), settings, lab, fmt)
+
+
+@check.command("send")
+@click.option("--from", "sender", required=True, metavar="ADDR",
+              callback=_parsed(lambda v: parse_address(v, "sender address")),
+              help="The envelope sender (MAIL FROM).")
+@click.option("--to", "recipient", required=True, metavar="ADDR",
+              callback=_parsed(lambda v: parse_address(v, "recipient address")),
+              help="The recipient (RCPT TO).")
+@click.option("--ip", metavar="IP", callback=_parsed(parse_ip),
+              help="Your server's public IP (default: detected).")
+@click.option("--helo", metavar="NAME",
+              callback=_parsed(lambda v: v if v.startswith("[") else parse_domain(v, "HELO name").ascii),
+              help="The name your server says in HELO/EHLO.")
+@click.option("--dkim-selector", metavar="SEL",
+              callback=_parsed(lambda v: parse_domain(v, "DKIM selector").ascii),
+              help="Check the DKIM key published under this selector.")
+@click.option("--message", type=click.Path(exists=True, dir_okay=False), metavar="FILE.eml",
+              help="Verify the DKIM signature of this message.")
+@network_options
+@format_option
+@click.pass_context
+def check_send(ctx: click.Context, fmt: str, **given: Any) -> int:
+    """Would mail from --from to --to be delivered? (IP, rDNS, HELO, blocklists, SPF, DKIM, DMARC)"""
+    network = {k: given.pop(k) for k in list(given) if k in _NETWORK_KEYS}
+    settings, lab = _settings(ctx, **network)
+    builder = _plan_for("send")
+    return _run_check(lambda: builder(**given), settings, lab, fmt)
+
+
+@check.command("relay")
+@click.argument("server", metavar="HOST[:PORT]", callback=_parsed(parse_host_port))
+@network_options
+@format_option
+@click.pass_context
+def check_relay(ctx: click.Context, server: Any, fmt: str, **network: Any) -> int:
+    """Is HOST an open relay? Never sends a message (no DATA)."""
+    settings, lab = _settings(ctx, **network)
+    builder = _plan_for("relay")
+    return _run_check(lambda: builder(server), settings, lab, fmt)
+
+
+_NETWORK_KEYS = {"resolver", "smtp_port", "source_ip", "timeout", "dnsbl", "lab"}
+
+
+@cli.command()
+@click.argument("text", nargs=-1)
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              help="Read the bounce from a file ('-' for stdin).")
+@network_options
+@format_option
+@click.pass_context
+def explain(ctx: click.Context, text: Sequence[str], path: str | None, fmt: str,
+            **network: Any) -> int:
+    """Explain an SMTP reply line or a whole bounce message (arguments, --file or stdin)."""
+    import importlib
+
+    command = getattr(importlib.import_module("mxwizard.explain"), "explain_command", None)
+    if command is None:
+        raise NotAvailableYet("'explain' is not available yet")
+    return int(command(text, path, fmt))
+
+
+@cli.group()
+def lab() -> None:
+    """The built-in lab: a miniature mail internet on loopback, for learning and testing."""
+
+
+@lab.command("serve")
+@click.option("--dns-addr", default="127.0.0.1", show_default=True,
+              callback=_parsed(parse_ip), help="Address of the lab's DNS server.")
+@click.option("--dns-port", default=5353, show_default=True, callback=_parsed(parse_port))
+@click.option("--smtp-port", default=2525, show_default=True, callback=_parsed(parse_port))
+@click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(0, 60000),
+              help="Delay added to every DNS answer and SMTP reply.")
+def lab_serve(dns_addr: str, dns_port: int, smtp_port: int, latency_ms: int) -> int:
+    """Run the lab's DNS and SMTP servers in the foreground until Ctrl-C."""
+    try:
+        from mxwizard.lab.serve import serve_forever
+    except ImportError:
+        raise NotAvailableYet("'lab serve' is not available yet") from None
+    return serve_forever(dns_addr, dns_port, smtp_port, latency_ms)
+
+
+@lab.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the scenarios as JSON.")
+def lab_list(as_json: bool) -> int:
+    """The lab's scenarios, with the command that diagnoses each and what it must find."""
+    try:
+        from mxwizard.lab.scenarios import print_scenarios
+    except ImportError:
+        raise NotAvailableYet("'lab list' is not available yet") from None
+    return print_scenarios(as_json)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, callback=_parsed(parse_ip),
+              help="Address to listen on. There is no login: keep it on 127.0.0.1.")
+@click.option("--port", default=8000, show_default=True, callback=_parsed(parse_port))
+@click.option("--lab", "with_lab", is_flag=True, help="Serve the wizard against the built-in lab.")
+def serve(host: str, port: int, with_lab: bool) -> int:
+    """Serve the wizard in a web browser (textual-serve)."""
+    try:
+        from mxwizard.ui.web import serve_web
+    except ImportError:
+        raise NotAvailableYet("'serve' is not available yet") from None
+    return serve_web(host, port, with_lab)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point: one line and exit 2 for any usage error, 130 on Ctrl-C."""
+    try:
+        status = cli.main(args=list(argv) if argv is not None else None, prog_name="mxwizard",
+                          standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        status = 0
+    except click.ClickException as exc:
+        message = exc.format_message().replace("\n", " ")
+        click.echo(f"mxwizard: error: {message}", err=True)
+        status = exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("mxwizard: interrupted", err=True)
+        status = 130
+    except InputError as exc:
+        click.echo(f"mxwizard: error: {exc}", err=True)
+        status = EXIT_USAGE
+    sys.exit(status if isinstance(status, int) else 0)

@@ -1,0 +1,285 @@
+"""DNS lookups that remember what was asked and what came back.
+
+Each query goes straight to one DNS server (the ``--resolver``, the lab's server, or the system's
+from /etc/resolv.conf) with dnspython's low-level query functions rather than its stub resolver,
+because a diagnosis needs what the stub resolver hides: the exact rcode, the authority section,
+the CNAME chain, and the difference between "the name does not exist" (NXDOMAIN), "the name has no
+such record" (NODATA), "the server failed" (SERVFAIL/REFUSED) and "nobody answered" (timeout).
+Every query becomes a :class:`Lookup`, handed to ``on_lookup`` for the DNS view as it completes.
+Identical questions within one diagnosis are asked once and shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+import dns.asyncquery
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.resolver
+import dns.reversename
+
+
+class Outcome(str, Enum):
+    """What became of a query, in the words the rules need to tell causes apart."""
+
+    ANSWER = "NOERROR"  # the name has records of the asked type
+    NODATA = "NODATA"  # the name exists but has no record of this type
+    NXDOMAIN = "NXDOMAIN"  # the name does not exist
+    SERVFAIL = "SERVFAIL"  # the server could not get an answer (often broken DNSSEC or NS)
+    REFUSED = "REFUSED"  # the server will not answer us (not its zone, or ACL)
+    TIMEOUT = "TIMEOUT"  # nobody answered in time
+    ERROR = "ERROR"  # anything else: malformed reply, other rcode, socket error
+
+    @property
+    def is_failure(self) -> bool:
+        """True when the server did not give a usable answer (as opposed to "no such record")."""
+        return self in {Outcome.SERVFAIL, Outcome.REFUSED, Outcome.TIMEOUT, Outcome.ERROR}
+
+
+@dataclass(frozen=True)
+class Record:
+    """One resource record: presentation ``text`` plus a typed ``value`` for the rules.
+
+    ``value`` is (preference, exchange) for MX, the joined string for TXT, the address for A and
+    AAAA, the target name (without the final dot) for PTR, CNAME and NS, else the text.
+    """
+
+    name: str
+    ttl: int
+    rdtype: str
+    text: str
+    value: object = field(compare=False)
+
+    def zone_line(self) -> str:
+        """The record as a zone file line, the way ``dig`` prints it."""
+        return f"{self.name}\t{self.ttl}\tIN\t{self.rdtype}\t{self.text}"
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One question to one DNS server and everything about its answer."""
+
+    qname: str
+    qtype: str
+    server: str
+    outcome: Outcome
+    answer: tuple[Record, ...] = ()
+    authority: tuple[Record, ...] = ()
+    #: Milliseconds since the diagnosis started, when the question was sent.
+    t_ms: float = 0.0
+    #: Round-trip time in milliseconds.
+    ms: float = 0.0
+    #: Extra words on a failure (the socket error, "truncated, retried over TCP", ...).
+    note: str = ""
+
+    def records(self, rdtype: str | None = None) -> list[Record]:
+        """Answer records of ``rdtype`` (default: the asked type), after any CNAME chain."""
+        wanted = rdtype or self.qtype
+        return [r for r in self.answer if r.rdtype == wanted]
+
+    def values(self, rdtype: str | None = None) -> list[object]:
+        """The typed values of :meth:`records`."""
+        return [r.value for r in self.records(rdtype)]
+
+    def texts(self) -> list[str]:
+        """TXT strings (each record's character-strings joined), or other types' values as text."""
+        return [str(v) for v in self.values()]
+
+    @property
+    def cname_chain(self) -> list[str]:
+        """The CNAME targets the answer went through, in order (empty when there was none)."""
+        return [str(r.value) for r in self.answer if r.rdtype == "CNAME"]
+
+    def to_json(self) -> dict[str, object]:
+        """The lookup as the ``dns`` entry of the JSON report (DESIGN.md §2)."""
+        return {
+            "t_ms": round(self.t_ms, 1),
+            "qname": self.qname,
+            "qtype": self.qtype,
+            "server": self.server,
+            "rcode": self.outcome.value,
+            "answers": [r.zone_line() for r in self.answer],
+            "ms": round(self.ms, 1),
+        }
+
+
+class NoResolverError(RuntimeError):
+    """There is no DNS server to ask: no ``--resolver`` and nothing usable in /etc/resolv.conf."""
+
+
+def system_nameservers() -> list[tuple[str, int]]:
+    """The system's DNS servers, from /etc/resolv.conf (read only when no resolver was given)."""
+    try:
+        resolver = dns.resolver.Resolver(configure=True)
+    except (dns.resolver.NoResolverConfiguration, OSError) as exc:
+        raise NoResolverError(f"no DNS resolver is configured on this machine ({exc})") from None
+    servers = [(ns, resolver.port) for ns in resolver.nameservers if isinstance(ns, str)]
+    if not servers:
+        raise NoResolverError("no DNS resolver is configured in /etc/resolv.conf")
+    return servers
+
+
+def _value(rdata: object, rdtype: str) -> object:
+    if rdtype == "MX":
+        return (int(rdata.preference), rdata.exchange.to_text(omit_final_dot=True))  # type: ignore[attr-defined]
+    if rdtype == "TXT":
+        return b"".join(rdata.strings).decode("utf-8", "surrogateescape")  # type: ignore[attr-defined]
+    if rdtype in {"A", "AAAA"}:
+        return str(rdata.address)  # type: ignore[attr-defined]
+    if rdtype in {"PTR", "CNAME", "NS", "DNAME"}:
+        return rdata.target.to_text(omit_final_dot=True)  # type: ignore[attr-defined]
+    return rdata.to_text()  # type: ignore[attr-defined]
+
+
+def _records(section: list[dns.rrset.RRset]) -> tuple[Record, ...]:
+    out: list[Record] = []
+    for rrset in section:
+        rdtype = dns.rdatatype.to_text(rrset.rdtype)
+        name = rrset.name.to_text()
+        for rdata in rrset:
+            out.append(Record(name, rrset.ttl, rdtype, rdata.to_text(), _value(rdata, rdtype)))
+    return tuple(out)
+
+
+def _outcome(response: dns.message.Message, qtype: str) -> Outcome:
+    rcode = response.rcode()
+    if rcode == dns.rcode.NXDOMAIN:
+        return Outcome.NXDOMAIN
+    if rcode == dns.rcode.SERVFAIL:
+        return Outcome.SERVFAIL
+    if rcode == dns.rcode.REFUSED:
+        return Outcome.REFUSED
+    if rcode != dns.rcode.NOERROR:
+        return Outcome.ERROR
+    wanted = dns.rdatatype.from_text(qtype)
+    has = any(rrset.rdtype == wanted for rrset in response.answer)
+    return Outcome.ANSWER if has else Outcome.NODATA
+
+
+def reverse_name(ip: str) -> str:
+    """The in-addr.arpa / ip6.arpa name whose PTR record names ``ip``."""
+    return dns.reversename.from_address(ip).to_text(omit_final_dot=True)
+
+
+class DnsClient:
+    """Asks DNS questions for one diagnosis, records each one, and shares repeated questions.
+
+    ``slots`` bounds how many network operations of the diagnosis are in flight (shared with the
+    SMTP probes); ``clock`` gives milliseconds since the diagnosis started.
+    """
+
+    def __init__(
+        self,
+        servers: Sequence[tuple[str, int]],
+        timeout: float,
+        on_lookup: Callable[[Lookup], None] | None = None,
+        slots: asyncio.Semaphore | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if not servers:
+            raise NoResolverError("no DNS server to ask")
+        self.servers = list(servers)
+        self.timeout = timeout
+        self._on_lookup = on_lookup
+        self._slots = slots or asyncio.Semaphore(64)
+        started = time.monotonic()
+        self._clock = clock or (lambda: (time.monotonic() - started) * 1000)
+        self._asked: dict[tuple[str, str], asyncio.Task[Lookup]] = {}
+
+    @property
+    def server_text(self) -> str:
+        """The server(s) asked, as ``ip:port`` for messages that must name the resolver."""
+        return ", ".join(_where(ip, port) for ip, port in self.servers)
+
+    async def query(self, name: str, qtype: str) -> Lookup:
+        """Ask for ``qtype`` records of ``name``; never raises for DNS or network trouble."""
+        key = (name.lower().rstrip("."), qtype.upper())
+        task = self._asked.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._ask(*key))
+            self._asked[key] = task
+        return await asyncio.shield(task)
+
+    async def addresses(self, name: str) -> tuple[Lookup, Lookup]:
+        """The A and AAAA lookups of ``name``, asked at the same time."""
+        a, aaaa = await asyncio.gather(self.query(name, "A"), self.query(name, "AAAA"))
+        return a, aaaa
+
+    async def ptr(self, ip: str) -> Lookup:
+        """The PTR lookup for an IP address (reverse DNS)."""
+        return await self.query(reverse_name(ip), "PTR")
+
+    async def _ask(self, name: str, qtype: str) -> Lookup:
+        lookup: Lookup | None = None
+        for ip, port in self.servers:
+            lookup = await self._ask_server(name, qtype, ip, port)
+            if lookup.outcome not in {Outcome.TIMEOUT, Outcome.ERROR}:
+                break
+        assert lookup is not None
+        if self._on_lookup is not None:
+            self._on_lookup(lookup)
+        return lookup
+
+    async def _ask_server(self, name: str, qtype: str, ip: str, port: int) -> Lookup:
+        server = _where(ip, port)
+        request = dns.message.make_query(name, qtype, want_dnssec=False)
+        request.flags |= dns.flags.RD
+        async with self._slots:
+            t_ms = self._clock()
+            started = time.monotonic()
+            note = ""
+            try:
+                response = await self._exchange(request, ip, port)
+            except dns.exception.Timeout:
+                return Lookup(
+                    name, qtype, server, Outcome.TIMEOUT, t_ms=t_ms,
+                    ms=(time.monotonic() - started) * 1000,
+                    note=f"no answer from {server} within {self.timeout:g} s",
+                )
+            except (OSError, dns.exception.DNSException, ValueError, EOFError) as exc:
+                return Lookup(
+                    name, qtype, server, Outcome.ERROR, t_ms=t_ms,
+                    ms=(time.monotonic() - started) * 1000,
+                    note=f"{type(exc).__name__}: {exc}",
+                )
+            ms = (time.monotonic() - started) * 1000
+        if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN, dns.rcode.SERVFAIL,
+                                    dns.rcode.REFUSED):
+            note = f"rcode {dns.rcode.to_text(response.rcode())}"
+        return Lookup(
+            name, qtype, server, _outcome(response, qtype),
+            answer=_records(response.answer), authority=_records(response.authority),
+            t_ms=t_ms, ms=ms, note=note,
+        )
+
+    async def _exchange(self, request: dns.message.Message, ip: str, port: int) -> dns.message.Message:
+        """UDP with one retransmission inside the timeout, then TCP if the answer was truncated."""
+        deadline = time.monotonic() + self.timeout
+        first_wait = self.timeout * 0.4
+        for wait in (first_wait, None):
+            remaining = deadline - time.monotonic()
+            budget = remaining if wait is None else min(wait, remaining)
+            if budget <= 0:
+                break
+            with contextlib.suppress(dns.exception.Timeout):
+                response, _tcp = await dns.asyncquery.udp_with_fallback(
+                    request, ip, timeout=budget, port=port
+                )
+                return response
+        raise dns.exception.Timeout
+
+
+def _where(ip: str, port: int) -> str:
+    return f"[{ip}]:{port}" if ipaddress.ip_address(ip).version == 6 else f"{ip}:{port}"

@@ -1,0 +1,150 @@
+"""Renderers of a finished diagnosis: plain text for terminals, Markdown for tickets and forum
+posts, JSON for scripts (the shape of DESIGN.md §2). All remote text passes the sanitiser here."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.diagnosis.result import Diagnosis
+from mxwizard.dnsview import render_lookups
+from mxwizard.untrusted import visible
+
+_WIDTH = 78
+_KIND_TITLES = {
+    "receive": "Can mail reach {target}?",
+    "send": "Can mail from {target} be delivered?",
+    "relay": "Is {target} an open relay?",
+    "explain": "What does this bounce mean?",
+}
+
+
+def _title(diagnosis: Diagnosis) -> str:
+    target = diagnosis.target.get("shown") or " ".join(diagnosis.target.values())
+    return _KIND_TITLES.get(diagnosis.kind, "{target}").format(target=visible(target, 200))
+
+
+def _lines(text: str) -> list[str]:
+    """Split on newlines and sanitise each line (keeps multi-line fixes readable and safe)."""
+    return [visible(line) for line in text.splitlines()]
+
+
+def _wrapped(text: str, indent: str) -> list[str]:
+    out: list[str] = []
+    for line in _lines(text):
+        if line.startswith("  ") or not line:  # records and config lines stay as they are
+            out.append(indent + line)
+        else:
+            out.extend(textwrap.wrap(line, _WIDTH, initial_indent=indent, subsequent_indent=indent))
+    return out
+
+
+def _finding_text(finding: Finding) -> list[str]:
+    status = f"{finding.status.glyph} {finding.status.value.upper():5}"
+    out = [f"  {status} {visible(finding.title, 200)}  [{finding.id}]"]
+    pad = " " * 10
+    if finding.detail:
+        out.extend(_wrapped(finding.detail, pad))
+    if finding.fix and finding.status is not Status.PASS:
+        out.append(f"{pad}Fix:")
+        out.extend(_wrapped(finding.fix, pad + "  "))
+    if finding.evidence and finding.status is not Status.PASS:
+        out.append(f"{pad}Evidence:")
+        out.extend(f"{pad}  {visible(line, 300)}" for line in finding.evidence)
+    return out
+
+
+def _by_side(diagnosis: Diagnosis) -> list[tuple[Side, list[Finding]]]:
+    problems = [f for f in diagnosis.findings if f.status.rank >= Status.WARN.rank]
+    return [
+        (side, [f for f in problems if f.side is side])
+        for side in (Side.YOU, Side.THEM, Side.NETWORK, Side.NONE)
+        if any(f.side is side for f in problems)
+    ]
+
+
+def to_text(diagnosis: Diagnosis, details: bool = True) -> str:
+    """The report for a terminal: verdict, problems by side with fixes, what is right, and
+    (with ``details``) the DNS lookups and SMTP transcripts it rests on."""
+    verdict = diagnosis.verdict
+    out = [
+        _title(diagnosis),
+        f"Verdict: {verdict.status.glyph} {verdict.status.value.upper()} - "
+        f"{visible(verdict.summary, 300)}",
+    ]
+    if verdict.side is not Side.NONE:
+        out.append(f"Where to look: {verdict.side.label}")
+    for side, findings in _by_side(diagnosis):
+        out += ["", side.label]
+        for finding in findings:
+            out.extend(_finding_text(finding))
+    others = [f for f in diagnosis.findings if f.status.rank < Status.WARN.rank]
+    if others:
+        out += ["", "What is right"]
+        for finding in others:
+            out.extend(_finding_text(finding))
+    if details and diagnosis.lookups:
+        out += ["", f"DNS lookups ({len(diagnosis.lookups)})", render_lookups(diagnosis.lookups)]
+    if details:
+        for transcript in diagnosis.transcripts:
+            out += ["", transcript.render()]
+    out += ["", f"Finished in {diagnosis.elapsed_ms:.0f} ms."]
+    return "\n".join(out) + "\n"
+
+
+def _md_finding(finding: Finding) -> list[str]:
+    out = [f"- {finding.status.glyph} **{visible(finding.title, 200)}** (`{finding.id}`)"]
+    if finding.detail:
+        out.append(f"  {' '.join(_lines(finding.detail))}")
+    if finding.fix and finding.status is not Status.PASS:
+        out += ["", "  Fix:", "", "  ~~~~"]
+        out += [f"  {line}" for line in _lines(finding.fix)]
+        out.append("  ~~~~")
+    if finding.evidence and finding.status is not Status.PASS:
+        out += ["", "  Evidence:", "", "  ~~~~"]
+        out += [f"  {visible(line, 300)}" for line in finding.evidence]
+        out.append("  ~~~~")
+    return out
+
+
+def to_markdown(diagnosis: Diagnosis) -> str:
+    """The report as Markdown: paste it into a ticket or a forum post."""
+    verdict = diagnosis.verdict
+    out = [
+        f"# {_title(diagnosis)}",
+        "",
+        f"**Verdict:** {verdict.status.glyph} {verdict.status.value.upper()} — "
+        f"{visible(verdict.summary, 300)}",
+    ]
+    if verdict.side is not Side.NONE:
+        out += ["", f"**Where to look:** {verdict.side.label}"]
+    for side, findings in _by_side(diagnosis):
+        out += ["", f"## {side.label}", ""]
+        for finding in findings:
+            out += _md_finding(finding)
+    others = [f for f in diagnosis.findings if f.status.rank < Status.WARN.rank]
+    if others:
+        out += ["", "## What is right", ""]
+        for finding in others:
+            out += _md_finding(finding)
+    if diagnosis.lookups:
+        out += ["", "## DNS lookups", "", "~~~~", render_lookups(diagnosis.lookups), "~~~~"]
+    for transcript in diagnosis.transcripts:
+        out += ["", f"## SMTP session with {visible(transcript.host, 200)}", "", "~~~~",
+                transcript.render(), "~~~~"]
+    out += ["", f"_mxwizard, {diagnosis.elapsed_ms:.0f} ms_"]
+    return "\n".join(out) + "\n"
+
+
+def to_json(diagnosis: Diagnosis) -> str:
+    """The JSON report; ``ensure_ascii`` keeps control characters escaped for any terminal."""
+    return json.dumps(diagnosis.to_json(), indent=2, ensure_ascii=True) + "\n"
+
+
+RENDERERS = {"text": to_text, "markdown": to_markdown, "json": to_json}
+
+
+def render(diagnosis: Diagnosis, fmt: str) -> str:
+    """Render in ``fmt`` (text, markdown or json)."""
+    return RENDERERS[fmt](diagnosis)

@@ -1,0 +1,31 @@
+"""The headless path never imports Textual: `check`, `explain` and `lab` must start fast."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def test_headless_commands_import_no_textual() -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        from mxwizard.cli import main
+        import mxwizard.diagnosis.runner, mxwizard.report, mxwizard.probes.dns
+        import mxwizard.explain, mxwizard.transcript, mxwizard.dnsview
+        for args in (["check", "receive", "--help"], ["check", "send", "--help"],
+                     ["check", "relay", "--help"], ["explain", "--help"], ["lab", "list", "--help"],
+                     ["lab", "serve", "--help"], ["check", "receive", "bad domain"]):
+            try:
+                main(args)
+            except SystemExit:
+                pass
+        loaded = sorted(m for m in sys.modules if m == "textual" or m.startswith("textual."))
+        print("TEXTUAL:" + ",".join(loaded))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "TEXTUAL:\n" in done.stdout, done.stdout[-500:]
