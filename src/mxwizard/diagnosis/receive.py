@@ -1,1 +1,46 @@
-"""The receive branch: can the world deliver mail to a domain? (built by the DNS and SMTP issues)"""
+"""The receive branch: can the world deliver mail to a domain?
+
+The postmaster's questions in order: does the domain exist and have MX records; where do they
+point (real host names with public addresses and reverse DNS); then, for each MX host in
+preference order, does it answer on port 25 and accept mail for the domain. Lookups that do not
+depend on each other (every MX host's addresses, PTRs and forward confirmations) overlap.
+"""
+
+from __future__ import annotations
+
+from mxwizard.diagnosis.mx_rules import judge_hosts, judge_mx
+from mxwizard.diagnosis.runner import Context
+from mxwizard.diagnosis.tree import Facts, Plan, Step
+from mxwizard.inputs import Domain, MailAddress
+from mxwizard.probes.mx import MxFacts, MxHost, mx_hosts, mx_records
+
+
+def _has_hosts(facts: Facts) -> bool:
+    mx: MxFacts = facts["mx"]
+    return bool([t for t in mx.targets if not t.is_null] or mx.fallback_addresses)
+
+
+def plan(domain: Domain, mailbox: MailAddress | None = None) -> Plan:
+    """The receive tree for ``domain`` (``mailbox``: also ask whether that address is accepted)."""
+    name = domain.ascii
+
+    async def observe_mx(ctx: Context) -> MxFacts:
+        return await mx_records(ctx.dns, name)
+
+    async def observe_hosts(ctx: Context) -> list[MxHost]:
+        return await mx_hosts(ctx.dns, ctx.facts["mx"])
+
+    target = {"domain": name, "shown": domain.shown}
+    if mailbox is not None:
+        target["mailbox"] = str(mailbox)
+    steps: list[Step[object]] = [
+        Step("mx", "MX records",
+             "MX records tell every sender on the internet which server takes mail for the "
+             "domain. Without them, or with wrong ones, mail cannot find its way.",
+             observe_mx, judge_mx),  # type: ignore[arg-type]
+        Step("mx-hosts", "MX hosts and their addresses",
+             "Each MX record must name a real host with a public address; senders connect to "
+             "that address. Reverse DNS of the address shows who runs it.",
+             observe_hosts, judge_hosts, after=("mx",), when=_has_hosts),  # type: ignore[arg-type]
+    ]
+    return Plan("receive", target, tuple(steps))
