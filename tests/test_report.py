@@ -48,7 +48,7 @@ def test_json_has_the_documented_shape() -> None:
     assert {"t_ms", "dir", "text", "note"} <= set(line) and line["dir"] == "S"
     assert "\x1b" not in line["text"] and "\\e]2;owned" in line["text"]
     assert data["dns"][0]["rcode"] == "NOERROR"
-    assert data["dns"][0]["answers"] == ["example.test.\t300\tIN\tMX\t10 mx.example.test."]
+    assert data["dns"][0]["answers"] == ["example.test. 300 IN MX 10 mx.example.test."]
 
 
 def test_text_and_markdown_never_carry_control_characters() -> None:

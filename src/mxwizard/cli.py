@@ -98,8 +98,9 @@ def format_option(func: F) -> F:
 
 def _settings(ctx: click.Context, **given: Any) -> tuple[Settings, bool]:
     """Merge a command's network options over the root's; returns (settings, lab wanted)."""
-    merged: dict[str, Any] = dict(ctx.find_root().meta.get("network", {}))
-    merged.update({k: v for k, v in given.items() if v not in (None, ())})
+    merged: dict[str, Any] = {}
+    for source in (ctx.find_root().meta.get("network", {}), given):
+        merged.update({k: v for k, v in source.items() if v is not None and v != ()})
     lab = bool(merged.pop("lab", False))
     dnsbl = merged.pop("dnsbl", None)
     settings = Settings(**merged, dnsbl_zones=tuple(dnsbl) if dnsbl else None)

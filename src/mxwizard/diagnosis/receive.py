@@ -37,10 +37,11 @@ def plan(domain: Domain, mailbox: MailAddress | None = None) -> Plan:
         Step("mx", "MX records",
              "MX records tell every sender on the internet which server takes mail for the "
              "domain. Without them, or with wrong ones, mail cannot find its way.",
-             observe_mx, judge_mx),  # type: ignore[arg-type]
+             observe_mx, judge_mx, budget=2.5),  # type: ignore[arg-type]
         Step("mx-hosts", "MX hosts and their addresses",
              "Each MX record must name a real host with a public address; senders connect to "
              "that address. Reverse DNS of the address shows who runs it.",
-             observe_hosts, judge_hosts, after=("mx",), when=_has_hosts),  # type: ignore[arg-type]
+             observe_hosts, judge_hosts, after=("mx",), when=_has_hosts,  # type: ignore[arg-type]
+             budget=3.5),
     ]
     return Plan("receive", target, tuple(steps))

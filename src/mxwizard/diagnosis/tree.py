@@ -57,7 +57,9 @@ class Step(Generic[T]):
     after: tuple[str, ...] = ()
     #: Whether the step applies, given earlier facts (e.g. no SMTP test for a null MX).
     when: Callable[[Facts], bool] | None = None
-    #: The step's time limit in units of ``Settings.timeout`` (an SMTP walk needs several).
+    #: The step's time limit in units of ``Settings.timeout``: a little more than the number of
+    #: network waits it makes one after another, so a probe's own timeout fires first and
+    #: becomes a precise finding; the step limit is the backstop that guarantees no hang.
     budget: float = 1.0
 
 

@@ -64,7 +64,7 @@ class Record:
 
     def zone_line(self) -> str:
         """The record as a zone file line, the way ``dig`` prints it."""
-        return f"{self.name}\t{self.ttl}\tIN\t{self.rdtype}\t{self.text}"
+        return f"{self.name} {self.ttl} IN {self.rdtype} {self.text}"
 
 
 @dataclass(frozen=True)

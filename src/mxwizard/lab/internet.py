@@ -1,0 +1,159 @@
+"""The lab's internet: its domains, DNS records, mail hosts, sending addresses and blocklist.
+
+Addresses (all loopback, so nothing leaves the machine):
+  127.0.0.1        the lab's DNS server (``lab serve``) — in-process labs pick a free port
+  127.0.2.x        mail hosts (MX targets), all on the same SMTP port
+  127.0.1.x        "public" addresses of sending servers in the send scenarios
+Domains end in ``.test`` (reserved by RFC 2606), so they can never be confused with real ones.
+Every situation of the FAQ lives here as records and host behaviours; ``scenarios.py`` names them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from mxwizard.lab.keys import LAB_DKIM_PUBLIC_KEY
+from mxwizard.lab.smtp_hosts import HostSpec
+
+TTL = 300
+DNSBL_ZONE = "dnsbl.lab.test"
+WHOAMI_NAME = "myip.lab.test"
+#: What the whoami name answers a client that is not in a scenario: the healthy sender's address.
+WHOAMI_DEFAULT = "127.0.1.10"
+RFC5782_TEST_LISTING = "127.0.0.2"
+
+#: The mail hosts. Names resolve to these addresses and have matching PTR records.
+HOSTS: tuple[HostSpec, ...] = (
+    HostSpec("mx1.healthy.test", "127.0.2.1", domains=("healthy.test", "cnamemx.test")),
+    HostSpec("mx2.healthy.test", "127.0.2.2", domains=("healthy.test",)),
+    HostSpec("web.nomx.test", "127.0.2.3", domains=("nomx.test",)),
+    HostSpec("down.backup.test", "127.0.2.4", mode="refuse"),
+    HostSpec("mx2.backup.test", "127.0.2.5", domains=("backup.test",)),
+    HostSpec("mx1.badbackup.test", "127.0.2.6", domains=("badbackup.test",)),
+    HostSpec("mx2.badbackup.test", "127.0.2.7", domains=("other.test",)),
+    HostSpec("mx.notaccepted.test", "127.0.2.8", domains=("other.test",)),
+    HostSpec("mx.users.test", "127.0.2.9", domains=("users.test",), users=("alice", "bob")),
+    HostSpec("mx.greylist.test", "127.0.2.10", domains=("greylist.test",), greylist_seconds=1.0),
+    HostSpec("mx.banner554.test", "127.0.2.11", domains=("banner554.test",), banner="reject"),
+    HostSpec("mx.notls.test", "127.0.2.12", domains=("notls.test",), starttls=False),
+    HostSpec("mx1.blackhole.test", "127.0.2.13", mode="blackhole"),
+    HostSpec("mx2.blackhole.test", "127.0.2.14", mode="blackhole"),
+    HostSpec("mx.mismatch.test", "127.0.2.15", domains=("mismatch.test",),
+             banner_name="mail.elsewhere.test"),
+    HostSpec("relay.open.test", "127.0.2.20", domains=("open.test",), open_relay=True),
+    HostSpec("mx.strict.test", "127.0.2.21", domains=("strict.test",), users=("bob", "carol"),
+             helo_checks=True, client_checks=True),
+    HostSpec("mx.home.test", "127.0.2.22", domains=("home.test",)),
+)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """A sending server of the send scenarios: its address, PTR name and what that name resolves to."""
+
+    ip: str
+    ptr: str | None
+    ptr_resolves_to: str | None
+
+
+SENDERS: tuple[Sender, ...] = (
+    Sender("127.0.1.10", "mail.home.test", "127.0.1.10"),  # healthy
+    Sender("127.0.1.11", None, None),  # no PTR
+    Sender("127.0.1.12", "mail.noconfirm.test", "127.0.1.99"),  # PTR not forward-confirmed
+    Sender("127.0.1.13", "127-0-1-13.dyn.isp.test", "127.0.1.13"),  # generic, dynamic-looking
+    Sender("127.0.1.14", "mail.listed.test", "127.0.1.14"),  # on the lab blocklist
+)
+
+#: Addresses on the lab blocklist, with the reason its TXT record gives.
+LISTED = {
+    RFC5782_TEST_LISTING: "RFC 5782 test entry: every blocklist lists 127.0.0.2",
+    "127.0.1.14": "Listed for sending spam to lab traps; see http://dnsbl.lab.test/q?127.0.1.14",
+}
+
+def _txt(value: str) -> str:
+    """A TXT value in zone syntax, split into strings of at most 200 characters (the limit is 255)."""
+    return " ".join(f'"{value[i:i + 200]}"' for i in range(0, len(value), 200))
+
+
+_SPF_INCLUDES = " ".join(f"include:spf{i}.spflimit.test" for i in range(1, 12))
+
+#: Records per zone, in zone-file syntax relative to the zone's origin ("@" is the origin).
+ZONES: dict[str, list[str]] = {
+    "healthy.test": [
+        "@ MX 10 mx1", "@ MX 20 mx2", "mx1 A 127.0.2.1", "mx2 A 127.0.2.2",
+        '@ TXT "v=spf1 mx -all"', '_dmarc TXT "v=DMARC1; p=reject; rua=mailto:dmarc@healthy.test"',
+    ],
+    "nomx.test": ["@ A 127.0.2.3", "web A 127.0.2.3"],
+    "nowhere.test": ['@ TXT "this domain has no mail records at all"'],
+    "nullmx.test": ["@ MX 0 .", '@ TXT "v=spf1 -all"'],
+    "iplit.test": ["@ MX 10 127.0.2.1."],
+    "dangling.test": ["@ MX 10 mail"],
+    "cnamemx.test": ["@ MX 10 mail", "mail CNAME mx1.healthy.test."],
+    "backup.test": ["@ MX 10 down", "@ MX 20 mx2", "down A 127.0.2.4", "mx2 A 127.0.2.5"],
+    "badbackup.test": ["@ MX 10 mx1", "@ MX 20 mx2", "mx1 A 127.0.2.6", "mx2 A 127.0.2.7"],
+    "notaccepted.test": ["@ MX 10 mx", "mx A 127.0.2.8"],
+    "users.test": ["@ MX 10 mx", "mx A 127.0.2.9"],
+    "greylist.test": ["@ MX 10 mx", "mx A 127.0.2.10"],
+    "banner554.test": ["@ MX 10 mx", "mx A 127.0.2.11"],
+    "notls.test": ["@ MX 10 mx", "mx A 127.0.2.12"],
+    "blackhole.test": ["@ MX 10 mx1", "@ MX 20 mx2", "mx1 A 127.0.2.13", "mx2 A 127.0.2.14"],
+    "mismatch.test": ["@ MX 10 mx", "mx A 127.0.2.15"],
+    "elsewhere.test": ["mail A 127.0.9.9"],
+    "open.test": ["@ MX 10 relay", "relay A 127.0.2.20"],
+    "strict.test": ["@ MX 10 mx", "mx A 127.0.2.21", '@ TXT "v=spf1 mx -all"'],
+    "other.test": ["@ MX 10 mx", "mx A 127.0.2.8"],
+    "home.test": [
+        "@ MX 10 mx", "mx A 127.0.2.22", "mail A 127.0.1.10",
+        '@ TXT "v=spf1 ip4:127.0.1.10 -all"',
+        '_dmarc TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@home.test"',
+        f"mail._domainkey TXT {_txt(f'v=DKIM1; k=rsa; p={LAB_DKIM_PUBLIC_KEY}')}",
+        'revoked._domainkey TXT "v=DKIM1; k=rsa; p="',
+    ],
+    "nordns.test": ["@ MX 10 mx.home.test.", "mail A 127.0.1.11", '@ TXT "v=spf1 ip4:127.0.1.11 -all"'],
+    "noconfirm.test": ["@ MX 10 mx.home.test.", "mail A 127.0.1.99",
+                       '@ TXT "v=spf1 ip4:127.0.1.12 -all"'],
+    "dynamic.test": ["@ MX 10 mx.home.test.", '@ TXT "v=spf1 ip4:127.0.1.13 -all"'],
+    "isp.test": ["127-0-1-13.dyn A 127.0.1.13"],
+    "listed.test": ["@ MX 10 mx.home.test.", "mail A 127.0.1.14", '@ TXT "v=spf1 ip4:127.0.1.14 -all"'],
+    "spffail.test": ["@ MX 10 mx.home.test.", '@ TXT "v=spf1 ip4:127.0.1.200 -all"'],
+    "spflimit.test": ["@ MX 10 mx.home.test.", f"@ TXT {_txt(f'v=spf1 {_SPF_INCLUDES} -all')}"]
+    + [f'spf{i} TXT "v=spf1 ip4:127.0.3.{i} ~all"' for i in range(1, 12)],
+    "dmarcfail.test": ["@ MX 10 mx.home.test.", '@ TXT "v=spf1 ip4:127.0.1.201 -all"',
+                       '_dmarc TXT "v=DMARC1; p=reject"'],
+    "lab.test": ["ns A 127.0.0.1"],
+    # The parent of every lab domain: names under .test that the lab does not define do not exist.
+    "test": [],
+}
+
+
+def _reverse_records() -> list[str]:
+    out = [f"{'.'.join(reversed(h.ip.split('.')[1:]))} PTR {h.name}." for h in HOSTS]
+    out += [f"{'.'.join(reversed(s.ip.split('.')[1:]))} PTR {s.ptr}." for s in SENDERS if s.ptr]
+    return out
+
+
+def _blocklist_records() -> list[str]:
+    out: list[str] = []
+    for ip, reason in LISTED.items():
+        owner = ".".join(reversed(ip.split(".")))
+        out += [f"{owner} A 127.0.0.2", f'{owner} TXT "{reason}"']
+    return out
+
+
+def zone_texts() -> Iterator[tuple[str, str]]:
+    """Every zone of the lab as (origin, zone-file text), with SOA and NS records."""
+    extra = {"127.in-addr.arpa": _reverse_records(), DNSBL_ZONE: _blocklist_records()}
+    for origin, records in {**ZONES, **extra}.items():
+        head = [
+            f"$ORIGIN {origin}.",
+            f"$TTL {TTL}",
+            f"@ SOA ns.lab.test. hostmaster.lab.test. 2026112301 3600 600 86400 {TTL}",
+            "@ NS ns.lab.test.",
+        ]
+        yield origin, "\n".join(head + records) + "\n"
+
+
+def whoami_map() -> dict[str, str]:
+    """What the whoami name answers each sender: its own lab address (they ask from it)."""
+    return {s.ip: s.ip for s in SENDERS}

@@ -1,0 +1,129 @@
+"""The lab's scenarios: every FAQ situation, named, with the command that diagnoses it.
+
+A scenario is teaching material (a trainer picks one and walks through it), a test fixture (the
+suite runs each command and checks that the expected findings appear) and a benchmark input at
+once. ``mxwizard lab list`` prints them; ``--json`` in the shape of DESIGN.md §5.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One situation of the lab."""
+
+    name: str
+    summary: str
+    kind: str  # receive | send | relay
+    #: The arguments after ``mxwizard`` that diagnose it (always with ``--lab``).
+    args: tuple[str, ...]
+    #: Finding ids the diagnosis must produce.
+    expect: tuple[str, ...]
+
+
+def _receive(name: str, summary: str, domain: str, expect: tuple[str, ...],
+             *extra: str) -> Scenario:
+    return Scenario(name, summary, "receive", ("check", "receive", domain, *extra, "--lab"), expect)
+
+
+def _send(name: str, summary: str, sender: str, ip: str, helo: str, expect: tuple[str, ...],
+          *extra: str, to: str = "bob@strict.test") -> Scenario:
+    args = ("check", "send", "--from", sender, "--to", to, "--ip", ip, "--helo", helo)
+    if ip.startswith("127."):
+        args += ("--source-ip", ip)
+    return Scenario(name, summary, "send", (*args, *extra, "--lab"), expect)
+
+
+def _relay(name: str, summary: str, host: str, expect: tuple[str, ...]) -> Scenario:
+    return Scenario(name, summary, "relay", ("check", "relay", host, "--lab"), expect)
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    _receive("healthy-domain", "A domain with two working MX hosts", "healthy.test",
+             ("mx.ok", "mx.host-ok", "mx.rdns-ok", "smtp.accepts")),
+    _receive("domain-nxdomain", "The domain does not exist", "doesnotexist.test", ("domain.nxdomain",)),
+    _receive("no-mx-a-fallback", "No MX records; senders fall back to the A record", "nomx.test",
+             ("mx.none", "smtp.accepts")),
+    _receive("no-mx-no-address", "No MX records and no address at all", "nowhere.test",
+             ("mx.none-no-address",)),
+    _receive("null-mx", "A null MX: the domain accepts no mail", "nullmx.test", ("mx.null",)),
+    _receive("mx-ip-literal", "The MX record names an IP address", "iplit.test", ("mx.ip-literal",)),
+    _receive("mx-dangling", "The MX host name does not exist", "dangling.test", ("mx.dangling",)),
+    _receive("mx-cname", "The MX host is an alias (CNAME)", "cnamemx.test", ("mx.cname", "smtp.accepts")),
+    _receive("primary-mx-down", "The primary MX refuses connections; the backup works", "backup.test",
+             ("smtp.connect-refused", "smtp.fallback-used")),
+    _receive("backup-mx-rejects-domain", "The backup MX does not accept the domain", "badbackup.test",
+             ("smtp.backup-mx-rejects-domain",)),
+    _receive("domain-not-accepted", "The MX host is missing the domain from its accepted domains",
+             "notaccepted.test", ("smtp.domain-not-accepted",)),
+    _receive("unknown-mailbox", "The mailbox does not exist", "users.test",
+             ("smtp.mailbox-unknown",), "--mailbox", "nobody@users.test"),
+    _receive("greylisting", "The MX greylists: 450 first, accepted on retry", "greylist.test",
+             ("smtp.greylisted",)),
+    _receive("banner-554", "The MX greets with 554: it refuses everyone", "banner554.test",
+             ("smtp.banner-reject",)),
+    _receive("no-starttls", "The MX does not offer STARTTLS", "notls.test", ("smtp.starttls-missing",)),
+    _receive("banner-mismatch", "The MX greets with a name that is not its reverse DNS",
+             "mismatch.test", ("smtp.banner-mismatch",)),
+    _receive("all-mx-unreachable", "Every MX host times out", "blackhole.test",
+             ("smtp.connect-timeout", "smtp.unreachable")),
+    _relay("open-relay", "A server that relays mail for anyone", "relay.open.test", ("relay.open",)),
+    _relay("closed-relay", "A server that refuses to relay", "mx1.healthy.test", ("relay.closed",)),
+    _send("healthy-sender", "A sender with PTR, HELO, SPF, DKIM and DMARC in order",
+          "alice@home.test", "127.0.1.10", "mail.home.test",
+          ("rdns.ok", "helo.ok", "spf.pass", "dkim.ok", "delivery.accepted"),
+          "--dkim-selector", "mail"),
+    _send("sender-no-ptr", "The sending IP has no reverse DNS", "alice@nordns.test", "127.0.1.11",
+          "mail.nordns.test", ("rdns.missing", "delivery.rejected")),
+    _send("ptr-not-confirmed", "The PTR name does not resolve back to the IP", "alice@noconfirm.test",
+          "127.0.1.12", "mail.noconfirm.test", ("rdns.fcrdns-fail", "delivery.rejected")),
+    _send("generic-ptr", "The PTR looks like a dynamic home connection", "alice@dynamic.test",
+          "127.0.1.13", "127-0-1-13.dyn.isp.test", ("rdns.generic",)),
+    _send("helo-localhost", "The server says HELO localhost", "alice@home.test", "127.0.1.10",
+          "localhost", ("helo.internal", "delivery.rejected")),
+    _send("helo-matches-nothing", "The HELO name does not resolve", "alice@home.test", "127.0.1.10",
+          "nothing.home.test", ("helo.unresolvable",)),
+    _send("sender-blocklisted", "The sending IP is on a blocklist", "alice@listed.test", "127.0.1.14",
+          "mail.listed.test", ("dnsbl.listed", "delivery.rejected")),
+    _send("spf-fail", "SPF does not authorise the sending IP", "alice@spffail.test", "127.0.1.10",
+          "mail.home.test", ("spf.fail",)),
+    _send("spf-too-many-lookups", "The SPF record needs more than 10 DNS lookups",
+          "alice@spflimit.test", "127.0.1.10", "mail.home.test", ("spf.permerror",)),
+    _send("dkim-key-missing", "No DKIM key under the selector", "alice@home.test", "127.0.1.10",
+          "mail.home.test", ("dkim.no-key",), "--dkim-selector", "missing"),
+    _send("dkim-key-revoked", "The DKIM key was revoked (empty p=)", "alice@home.test", "127.0.1.10",
+          "mail.home.test", ("dkim.key-revoked",), "--dkim-selector", "revoked"),
+    _send("dmarc-reject-unaligned", "DMARC p=reject and neither SPF nor DKIM aligns",
+          "alice@dmarcfail.test", "127.0.1.10", "mail.home.test", ("spf.fail", "dmarc.unaligned")),
+    _send("ip-behind-nat", "The server only knows its private address (behind NAT)",
+          "alice@home.test", "192.168.1.20", "mail.home.test", ("ip.private",)),
+    _send("port25-blocked", "Outbound port 25 is blocked: every MX times out", "alice@home.test",
+          "127.0.1.10", "mail.home.test", ("port25.blocked",), to="bob@blackhole.test"),
+)
+
+
+def find(name: str) -> Scenario:
+    """The scenario called ``name`` (KeyError if there is none)."""
+    for scenario in SCENARIOS:
+        if scenario.name == name:
+            return scenario
+    raise KeyError(name)
+
+
+def print_scenarios(as_json: bool) -> int:
+    """``mxwizard lab list``: a table, or JSON in the shape of DESIGN.md §5."""
+    if as_json:
+        data = [{**asdict(s), "args": list(s.args), "expect": list(s.expect)} for s in SCENARIOS]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return 0
+    width = max(len(s.name) for s in SCENARIOS)
+    lines = [f"{'SCENARIO':{width}}  KIND     WHAT IT SHOWS", f"{'':{width}}  {'':8} mxwizard ..."]
+    for s in SCENARIOS:
+        lines.append(f"{s.name:{width}}  {s.kind:8} {s.summary}")
+        lines.append(f"{'':{width}}  {'':8} mxwizard {' '.join(s.args)}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0

@@ -1,0 +1,89 @@
+"""Starting and stopping the whole lab: its DNS server and its mail hosts, in the running loop.
+
+``running_lab()`` is what ``--lab`` (for ``check`` and the TUI) and the tests use; ``lab serve``
+runs the same thing in the foreground. A :class:`World` knows where everything listens and can
+point a :class:`~mxwizard.settings.Settings` at itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import dns.zone
+
+from mxwizard.lab.dns_server import LabDnsServer
+from mxwizard.lab.internet import (
+    DNSBL_ZONE,
+    HOSTS,
+    WHOAMI_DEFAULT,
+    WHOAMI_NAME,
+    whoami_map,
+    zone_texts,
+)
+from mxwizard.lab.scenarios import SCENARIOS, Scenario
+from mxwizard.lab.smtp_hosts import HostSpec, LabSmtp
+from mxwizard.settings import Settings
+
+
+@dataclass
+class World:
+    """A running lab."""
+
+    dns_server: LabDnsServer
+    smtp: LabSmtp
+    dns_addr: str
+    dns_port: int
+    smtp_port: int
+    hosts: tuple[HostSpec, ...] = HOSTS
+    scenarios: tuple[Scenario, ...] = SCENARIOS
+    dnsbl_zone: str = DNSBL_ZONE
+    whoami_name: str = WHOAMI_NAME
+
+    def point(self, settings: Settings) -> Settings:
+        """``settings`` aimed at the lab: its resolver, its SMTP port and its blocklist (unless
+        the user chose blocklists), with lab mode on (loopback addresses are expected)."""
+        return settings.with_changes(
+            resolver=(self.dns_addr, self.dns_port),
+            smtp_port=self.smtp_port,
+            dnsbl_zones=settings.dnsbl_zones or (self.dnsbl_zone,),
+            lab=True,
+        )
+
+    def host(self, name: str) -> HostSpec:
+        """The mail host called ``name``."""
+        return next(h for h in self.hosts if h.name == name)
+
+
+def lab_zones() -> list[dns.zone.Zone]:
+    """The lab's zones parsed from their zone-file text."""
+    return [dns.zone.from_text(text, origin=f"{origin}.", relativize=False)
+            for origin, text in zone_texts()]
+
+
+@asynccontextmanager
+async def running_lab(
+    latency_ms: float = 0,
+    dns_addr: str = "127.0.0.1",
+    dns_port: int = 0,
+    smtp_port: int = 0,
+) -> AsyncIterator[World]:
+    """Start the lab (port 0: free ports are picked), yield it, and stop it cleanly."""
+    dns_server = LabDnsServer(
+        lab_zones(), latency_ms=latency_ms, whoami_name=WHOAMI_NAME, whoami=whoami_map(),
+        whoami_default=WHOAMI_DEFAULT,
+    )
+    bound_dns = await dns_server.start(dns_addr, dns_port)
+    smtp = LabSmtp(HOSTS, resolver=(dns_addr, bound_dns), dnsbl_zone=DNSBL_ZONE,
+                   latency_ms=latency_ms)
+    try:
+        bound_smtp = await smtp.start(smtp_port)
+    except BaseException:
+        await dns_server.close()
+        raise
+    try:
+        yield World(dns_server, smtp, dns_addr, bound_dns, bound_smtp)
+    finally:
+        await smtp.close()
+        await dns_server.close()
