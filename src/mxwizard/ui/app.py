@@ -1,0 +1,200 @@
+"""The wizard application: a small App that owns the settings, the lab and what is remembered;
+every screen lives in its own module under ``ui/screens``.
+
+``run_app`` is what ``mxwizard`` and ``mxwizard --lab`` call. With the lab, the lab's DNS and SMTP
+servers run inside the app's own event loop for as long as the app runs, and every check is
+pointed at them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from mxwizard.diagnosis.findings import Finding
+from mxwizard.diagnosis.result import Diagnosis
+from mxwizard.diagnosis.tree import Plan
+from mxwizard.settings import Settings
+from mxwizard.ui import memory
+from mxwizard.ui.checks import CHECKS
+from mxwizard.ui.commands import WizardCommands
+from mxwizard.untrusted import visible
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished diagnosis with what is needed to show it again or run it again."""
+
+    title: str
+    diagnosis: Diagnosis
+    #: The plan it ran (None for an explained bounce, which has no steps).
+    plan: Plan | None = None
+    settings: Settings | None = None
+
+
+#: Makes the lab: an async context manager yielding a world with ``point`` and ``scenarios``.
+LabFactory = Callable[[], contextlib.AbstractAsyncContextManager[Any]]
+
+
+class WizardApp(App[int]):
+    """mxwizard's terminal user interface."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "mxwizard"
+    SUB_TITLE = "why doesn't my mail get through?"
+    COMMANDS = App.COMMANDS | {WizardCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help"),
+    ]
+
+    def __init__(self, settings: Settings, lab: bool = False, *, lab_factory: LabFactory | None = None,
+                 remember: bool = True) -> None:
+        super().__init__()
+        #: The settings every check runs with (pointed at the lab once it is up).
+        self.settings = settings
+        self.want_lab = lab
+        self._lab_factory = lab_factory
+        self._lab_stack = contextlib.AsyncExitStack()
+        #: The running lab, when there is one.
+        self.world: Any = None
+        #: Why the lab could not start (shown on the welcome screen), empty when all is well.
+        self.lab_problem = ""
+        #: The lab's scenarios (the lessons).
+        self.scenarios: list[Any] = []
+        self._save_forms = remember and not lab
+        #: The values typed into each form, by check kind (kept while the app runs).
+        self.form_values: dict[str, dict[str, str]] = memory.load() if self._save_forms else {}
+        #: What was pasted on the bounce screen.
+        self.bounce_text = ""
+        #: The last finished diagnosis, kept so that leaving its screens never loses it.
+        self.last_result: Result | None = None
+
+    async def on_mount(self) -> None:
+        """Start the lab if asked, then show the welcome screen."""
+        if self.want_lab:
+            await self._start_lab()
+        from mxwizard.ui.screens.welcome import WelcomeScreen
+
+        await self.push_screen(WelcomeScreen())
+
+    async def _start_lab(self) -> None:
+        factory = self._lab_factory
+        if factory is None:
+            try:
+                from mxwizard.lab.world import running_lab
+            except ImportError:
+                self.lab_problem = "The built-in lab is not available yet; checks use the real network."
+                return
+            factory = running_lab
+        try:
+            world = await self._lab_stack.enter_async_context(factory())
+        except Exception as exc:  # the wizard stays usable without the lab
+            self.lab_problem = f"The lab could not start: {visible(str(exc), 200)}"
+            return
+        self.world = world
+        self.settings = world.point(self.settings)
+        self.scenarios = list(getattr(world, "scenarios", []))
+
+    async def on_unmount(self) -> None:
+        """Stop the lab's servers with the app."""
+        await self._lab_stack.aclose()
+
+    # --- navigation, used by the screens -------------------------------------------------------
+
+    def open_choice(self, choice: str) -> None:
+        """Open the screen for a symptom picked on the welcome screen."""
+        from mxwizard.ui.screens.bounce import BounceScreen
+        from mxwizard.ui.screens.form import FormScreen
+        from mxwizard.ui.screens.lessons import LessonsScreen
+
+        if choice == "bounce":
+            self.push_screen(BounceScreen())
+        elif choice == "lessons":
+            self.push_screen(LessonsScreen())
+        elif choice in CHECKS:
+            check = CHECKS[choice]
+            values = self.form_values.get(choice)
+            if not values:
+                scenario = next((s for s in self.scenarios if s.kind == choice), None)
+                values = check.values_from_args(scenario.args) if scenario is not None else {}
+            self.push_screen(FormScreen(check, values))
+
+    def open_scenario(self, scenario: Any) -> None:
+        """Open the form of a lab scenario's check, filled in with its arguments."""
+        from mxwizard.ui.screens.form import FormScreen
+
+        check = CHECKS.get(str(scenario.kind))
+        if check is None:
+            self.notify("This lesson has no check form yet.", markup=False)
+            return
+        expect = ", ".join(str(e) for e in getattr(scenario, "expect", ()))
+        lesson = f"Lesson '{visible(str(scenario.name), 60)}': {visible(str(scenario.summary), 300)}"
+        if expect:
+            lesson += f"\nThe check should find: {visible(expect, 300)}"
+        self.push_screen(FormScreen(check, check.values_from_args(list(scenario.args)), lesson=lesson))
+
+    def remember_form(self, kind: str, values: dict[str, str]) -> None:
+        """Keep a form's values, and save them for the next run (not in lab mode)."""
+        self.form_values[kind] = dict(values)
+        if self._save_forms:
+            memory.save(kind, values)
+
+    def start_diagnosis(self, title: str, plan: Plan, overrides: dict[str, object] | None = None) -> None:
+        """Open the diagnosis screen and run ``plan`` with the app's settings (changed by
+        ``overrides``, such as the lab's source address)."""
+        from mxwizard.ui.screens.diagnosis import DiagnosisScreen
+
+        settings = self.settings.with_changes(**overrides) if overrides else self.settings
+        self.push_screen(DiagnosisScreen(title, plan, settings))
+
+    def remember_result(self, result: Result) -> None:
+        """Keep the last finished diagnosis."""
+        self.last_result = result
+
+    def show_last_result(self) -> None:
+        """Open the last finished diagnosis again: its details, with the verdict on top."""
+        if self.last_result is None:
+            return
+        from mxwizard.ui.screens.diagnosis import DiagnosisScreen
+        from mxwizard.ui.screens.verdict import VerdictScreen
+
+        result = self.last_result
+        if result.plan is not None:
+            self.push_screen(DiagnosisScreen(result.title, result.plan, result.settings or self.settings,
+                                             finished=result.diagnosis))
+        self.push_screen(VerdictScreen(result.title, result.diagnosis))
+
+    def go_home(self) -> None:
+        """Back to the welcome screen, closing everything above it."""
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def copy_fix(self, finding: Finding | None) -> None:
+        """Copy a finding's fix to the clipboard (OSC 52) and say so."""
+        if finding is None or not finding.fix:
+            self.notify("This finding has no fix to copy.", severity="warning", markup=False)
+            return
+        self.copy_to_clipboard(finding.fix)
+        self.notify("Copied the fix to the clipboard.", markup=False)
+
+    def action_help(self) -> None:
+        """F1: the help page for the screen in front."""
+        from mxwizard.ui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        topic_of = getattr(self.screen, "help_topic", None)
+        topic = topic_of() if callable(topic_of) else getattr(self.screen, "HELP_TOPIC", "welcome")
+        self.push_screen(HelpScreen(str(topic)))
+
+
+def run_app(settings: Settings, lab: bool) -> int:
+    """Run the wizard until the user quits; returns the exit status for the shell."""
+    app = WizardApp(settings, lab)
+    app.run()
+    return app.return_code or 0

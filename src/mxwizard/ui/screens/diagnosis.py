@@ -1,0 +1,258 @@
+"""The diagnosis screen: the decision path with live status, why each step matters, and tabs for
+the findings, the SMTP transcript and the DNS lookups, all filled from the runner's events.
+
+The probes run in a worker owned by this screen: ``s`` stops it, leaving the screen stops it, and a
+failure inside it is shown here instead of ending the app. When the diagnosis finishes, the verdict
+screen opens on top; Escape from there comes back here with everything still in place.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Footer, Header, OptionList, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from mxwizard.diagnosis.events import (
+    DiagnosisFinished,
+    DnsAnswered,
+    Event,
+    FindingMade,
+    SmtpLine,
+    StepFinished,
+    StepStarted,
+)
+from mxwizard.diagnosis.result import Diagnosis
+from mxwizard.diagnosis.tree import Plan
+from mxwizard.settings import Settings
+from mxwizard.ui.app import Result
+from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
+from mxwizard.ui.widgets.dns import DnsView
+from mxwizard.ui.widgets.findings import FindingsView
+from mxwizard.ui.widgets.status import status_badge
+from mxwizard.ui.widgets.steps import StepList, StepRow
+from mxwizard.ui.widgets.transcript import TranscriptView
+from mxwizard.untrusted import visible
+
+TABS = {"findings": "Findings", "transcript": "SMTP transcript", "dns": "DNS lookups"}
+
+
+class DiagnosisScreen(WizardScreen):
+    """Runs one plan (or shows a finished diagnosis again) and shows every event as it happens."""
+
+    HELP_TOPIC = "diagnosis"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("s", "stop", "Stop"),
+        Binding("v", "verdict", "Verdict"),
+        Binding("r", "rerun", "Run again"),
+        Binding("f", "tab('findings')", "Findings", show=False),
+        Binding("t", "tab('transcript')", "Transcript", show=False),
+        Binding("d", "tab('dns')", "DNS", show=False),
+        Binding("c", "copy_fix", "Copy fix", show=False),
+    ]
+
+    def __init__(self, title: str, plan: Plan, settings: Settings,
+                 finished: Diagnosis | None = None) -> None:
+        super().__init__()
+        self.check_title = title
+        self.plan = plan
+        #: The settings this diagnosis runs with (kept for "run again").
+        self.settings = settings
+        #: The finished diagnosis, once there is one (never thrown away while the screen lives).
+        self.diagnosis: Diagnosis | None = finished
+        self._replay = finished
+
+    @property
+    def running(self) -> bool:
+        """True while the probes are at work."""
+        return any(w.is_running for w in self.workers if w.node is self and w.group == "diagnosis")
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="diag-status")
+        with Horizontal(id="diag-body"):
+            yield StepList([StepRow(s.id, s.title, s.why) for s in self.plan.steps], id="diag-steps")
+            with Vertical(id="diag-main"):
+                yield Static(id="diag-why")
+                with TabbedContent(id="diag-tabs"):
+                    with TabPane("Findings (f)", id="findings"):
+                        yield FindingsView(id="diag-findings")
+                    with TabPane("Transcript (t)", id="transcript"):
+                        yield TranscriptView(id="diag-transcript")
+                    with TabPane("DNS (d)", id="dns"):
+                        yield DnsView(id="diag-dns")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Start the probes, or fill the screen from a diagnosis that already finished."""
+        self.sub_title = self.check_title
+        if self._replay is not None:
+            self._show_finished(self._replay)
+        else:
+            self._set_status(Content.assemble(("… ", "bold $text-accent"), "Checking. Press s to stop."))
+            self.run_diagnosis()
+        self.query_one(StepList).focus()
+
+    # --- the worker -------------------------------------------------------------------------
+
+    @work(exclusive=True, group="diagnosis", exit_on_error=False)
+    async def run_diagnosis(self) -> Diagnosis:
+        """Run the plan; every event updates the screen as it arrives."""
+        from mxwizard.diagnosis.runner import Runner
+
+        return await Runner(self.plan, self.settings, self.on_diagnosis_event).run()
+
+    def on_diagnosis_event(self, event: Event) -> None:
+        """Show one event of the runner (called in the app's event loop)."""
+        if isinstance(event, StepStarted):
+            self.query_one(StepList).started(event.step)
+            self._show_why(event.title, event.why)
+        elif isinstance(event, StepFinished):
+            steps = self.query_one(StepList)
+            steps.finished(event.step, event.status, event.skipped)
+            self._set_status(Content.assemble(
+                ("… ", "bold $text-accent"),
+                f"Checking: {steps.done_count()} of {len(steps.rows)} steps done. Press s to stop."))
+        elif isinstance(event, DnsAnswered):
+            self.query_one(DnsView).add_lookup(event.lookup)
+        elif isinstance(event, SmtpLine):
+            self.query_one(TranscriptView).add_line(event.transcript, event.line)
+        elif isinstance(event, FindingMade):
+            self.query_one(FindingsView).add(event.finding)
+        elif isinstance(event, DiagnosisFinished):
+            self.diagnosis = event.diagnosis
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Finished, stopped or broken: say so, and open the verdict when there is one."""
+        if event.worker.group != "diagnosis":
+            return
+        self.refresh_bindings()
+        if event.state is WorkerState.SUCCESS and isinstance(event.worker.result, Diagnosis):
+            self.diagnosis = event.worker.result
+            self.wizard.remember_result(Result(self.check_title, self.diagnosis, self.plan, self.settings))
+            self._announce(self.diagnosis)
+            self.action_verdict()
+        elif event.state is WorkerState.CANCELLED:
+            self.query_one(StepList).stopped()
+            self._set_status(Content.assemble(("■ ", "bold"), "Stopped. Press r to run it again."))
+        elif event.state is WorkerState.ERROR:
+            self.query_one(StepList).stopped()
+            self._set_status(Content.assemble(
+                ("✖ ", "bold $text-error"),
+                f"The check broke off: {visible(str(event.worker.error), 200)}. Press r to try again."))
+
+    # --- showing -------------------------------------------------------------------------------
+
+    def _set_status(self, content: Content) -> None:
+        self.query_one("#diag-status", Static).update(content)
+
+    def _show_why(self, title: str, why: str) -> None:
+        self.query_one("#diag-why", Static).update(
+            Content.assemble((title, "bold"), "\n", why or "This step has no explanation yet."))
+
+    def _announce(self, diagnosis: Diagnosis) -> None:
+        verdict = diagnosis.verdict
+        self._set_status(Content.assemble(
+            status_badge(verdict.status), " ", visible(verdict.summary, 200), "  (v: verdict)"))
+
+    def _show_finished(self, diagnosis: Diagnosis) -> None:
+        steps = self.query_one(StepList)
+        for step in self.plan.steps:
+            mine = [f for f in diagnosis.findings if f.step == step.id]
+            worst = max((f.status for f in mine), key=lambda s: s.rank, default=None)
+            steps.finished(step.id, worst, skipped=worst is None)
+        self.query_one(FindingsView).show_all(diagnosis.findings)
+        self.query_one(TranscriptView).show_all(diagnosis.transcripts)
+        self.query_one(DnsView).show_all(diagnosis.lookups)
+        self._announce(diagnosis)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        """A step highlighted in the path: show why it matters."""
+        if event.option_list.id == "diag-steps" and event.option.id:
+            row = self.query_one(StepList).rows.get(event.option.id)
+            if row is not None:
+                self._show_why(row.title, row.why)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter on a step: show its findings."""
+        if event.option_list.id == "diag-steps" and event.option.id:
+            self.jump_to_step(event.option.id)
+
+    def jump_to_step(self, step: str) -> None:
+        """Highlight a step, explain it, and show its first finding."""
+        steps = self.query_one(StepList)
+        index = next((i for i, s in enumerate(self.plan.steps) if s.id == step), None)
+        if index is not None:
+            steps.highlighted = index
+        findings = self.query_one(FindingsView)
+        if findings.select_step(step):
+            self.action_tab("findings")
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Only the keys that make sense now appear in the footer."""
+        if action == "stop":
+            return self.running
+        if action == "verdict":
+            return self.diagnosis is not None
+        if action == "rerun":
+            return not self.running
+        return True
+
+    def action_stop(self) -> None:
+        """Stop the probes (what was found so far stays on screen)."""
+        self.workers.cancel_group(self, "diagnosis")
+
+    def action_back(self) -> None:
+        """Back to the form; running probes stop, a finished result stays in the app."""
+        self.workers.cancel_group(self, "diagnosis")
+        self.dismiss()
+
+    def action_verdict(self) -> None:
+        """Open the verdict of the finished diagnosis."""
+        if self.diagnosis is not None:
+            from mxwizard.ui.screens.verdict import VerdictScreen
+
+            self.app.push_screen(VerdictScreen(self.check_title, self.diagnosis))
+
+    def action_rerun(self) -> None:
+        """Run the same plan again on a fresh screen (this one is replaced)."""
+        self.app.switch_screen(DiagnosisScreen(self.check_title, self.plan, self.settings))
+
+    def action_tab(self, tab: str) -> None:
+        """Switch to a tab and put the keyboard there."""
+        self.query_one(TabbedContent).active = tab
+        if tab == "findings":
+            self.query_one(FindingsView).option_list.focus()
+        elif tab == "transcript":
+            self.query_one(TranscriptView).option_list.focus()
+        else:
+            self.query_one(DnsView).focus()
+
+    def action_copy_fix(self) -> None:
+        """Copy the highlighted finding's fix to the clipboard."""
+        finding = self.query_one(FindingsView).current
+        self.wizard.copy_fix(finding)
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        """Jump to any step of the path, or to a tab."""
+        commands: list[PaletteCommand] = [
+            (f"Step: {step.title}", "Show this step and its findings",
+             partial(self.jump_to_step, step.id))
+            for step in self.plan.steps
+        ]
+        commands += [(f"Show: {label}", "Switch tab", partial(self.action_tab, tab))
+                     for tab, label in TABS.items()]
+        if self.diagnosis is not None:
+            commands.append(("Show: verdict", "The headline and the fixes", self.action_verdict))
+        if self.running:
+            commands.append(("Stop the check", "Cancel the probes still running", self.action_stop))
+        return commands

@@ -1,0 +1,119 @@
+"""Export: the report as Markdown (for a ticket or a forum post) or JSON (for scripts), saved to a
+file or copied to the clipboard (OSC 52, which also works over SSH in most terminals)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+
+from mxwizard.diagnosis.result import Diagnosis
+from mxwizard.untrusted import visible
+
+_EXTENSIONS = {"markdown": ".md", "json": ".json"}
+
+
+def default_path(diagnosis: Diagnosis, fmt: str) -> str:
+    """``mxwizard-<kind>-<target>.md`` in the current directory (a safe file name)."""
+    target = diagnosis.target.get("domain") or next(iter(diagnosis.target.values()), "report")
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "_", str(target))[:60].strip("._") or "report"
+    return os.path.join(os.getcwd(), f"mxwizard-{diagnosis.kind}-{slug}{_EXTENSIONS[fmt]}")
+
+
+def render(diagnosis: Diagnosis, fmt: str) -> str:
+    """The report in ``fmt`` (``markdown`` or ``json``)."""
+    from mxwizard.report import to_json, to_markdown
+
+    return to_json(diagnosis) if fmt == "json" else to_markdown(diagnosis)
+
+
+class ExportScreen(ModalScreen[None]):
+    """Choose a format, then save to a file or copy to the clipboard."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("ctrl+s", "save", "Save"),
+        Binding("ctrl+y", "copy", "Copy"),
+    ]
+    HELP_TOPIC = "export"
+
+    def __init__(self, diagnosis: Diagnosis) -> None:
+        super().__init__()
+        self.diagnosis = diagnosis
+        self.fmt = "markdown"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="export-box"):
+            yield Static(Content.assemble(("Export the report", "bold")), id="export-title")
+            with RadioSet(id="export-format"):
+                yield RadioButton("Markdown (for a ticket or a forum post)", value=True, id="markdown")
+                yield RadioButton("JSON (for scripts)", id="json")
+            yield Label("Save to:")
+            yield Input(value=default_path(self.diagnosis, self.fmt), id="export-path", compact=True)
+            yield Static(id="export-status")
+            with Horizontal(id="export-buttons"):
+                yield Button("Save (ctrl+s)", id="export-save", variant="primary", compact=True)
+                yield Button("Copy (ctrl+y)", id="export-copy", compact=True)
+                yield Button("Close (Esc)", id="export-close", compact=True)
+
+    def on_mount(self) -> None:
+        """Start on the format choice."""
+        self.query_one(RadioSet).focus()
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        """A new format: change the file name's extension to match."""
+        self.fmt = event.pressed.id or "markdown"
+        path_input = self.query_one("#export-path", Input)
+        base, ext = os.path.splitext(path_input.value)
+        if ext in _EXTENSIONS.values():
+            path_input.value = base + _EXTENSIONS[self.fmt]
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the file name saves."""
+        event.stop()
+        self.action_save()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """The three buttons."""
+        event.stop()
+        if event.button.id == "export-save":
+            self.action_save()
+        elif event.button.id == "export-copy":
+            self.action_copy()
+        else:
+            self.dismiss()
+
+    def _status(self, ok: bool, text: str) -> None:
+        glyph = ("✔ ", "bold $text-success") if ok else ("✖ ", "bold $text-error")
+        self.query_one("#export-status", Static).update(Content.assemble(glyph, text))
+
+    def action_save(self) -> None:
+        """Write the report to the file named in the input."""
+        raw = self.query_one("#export-path", Input).value.strip()
+        if not raw:
+            self._status(False, "Please give a file name.")
+            return
+        path = Path(os.path.expanduser(raw))
+        try:
+            path.write_text(render(self.diagnosis, self.fmt), encoding="utf-8")
+        except OSError as exc:
+            self._status(False, f"Could not save: {visible(exc.strerror or str(exc), 200)}")
+            return
+        self._status(True, f"Saved to {visible(str(path), 300)}")
+
+    def action_copy(self) -> None:
+        """Copy the report to the clipboard."""
+        self.app.copy_to_clipboard(render(self.diagnosis, self.fmt))
+        self._status(True, "Copied to the clipboard (your terminal must allow OSC 52).")
+
+    async def action_dismiss(self, result: None = None) -> None:
+        """Close the export dialog."""
+        self.dismiss(None)

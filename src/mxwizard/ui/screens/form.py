@@ -1,0 +1,143 @@
+"""The short input form of a check: a few fields, validated as you submit, remembered next time.
+
+Errors appear next to the field they are about, in the same words as the command line uses. The
+values typed are kept by the app while it runs (Escape never loses them) and saved to
+``last.json`` for the next run, except in lab mode, where they are the lab's made-up names.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.widgets import Button, Footer, Header, Input, Label, Static
+
+from mxwizard.ui.checks import CheckKind, CheckNotAvailable
+from mxwizard.ui.screens.base import WizardScreen
+from mxwizard.untrusted import visible
+
+
+class FormScreen(WizardScreen):
+    """Asks for a check's inputs, then starts it (after consent, for the relay test)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+r", "run", "Run check"),
+    ]
+
+    def __init__(self, check: CheckKind, values: dict[str, str], lesson: str = "") -> None:
+        super().__init__()
+        self.check = check
+        self.initial = dict(values)
+        #: A line about the lab scenario the values came from (lessons), if any.
+        self.lesson = lesson
+
+    def help_topic(self) -> str:
+        """Each check has its own page explaining its fields."""
+        return f"form-{self.check.kind}"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="form"):
+            yield Static(Content.assemble((self.check.title, "bold"), "\n", self.check.intro),
+                         id="form-intro")
+            if self.lesson:
+                yield Static(Content(self.lesson), id="form-lesson")
+            for field in self.check.fields:
+                with Horizontal(classes="form-row"):
+                    yield Label(Content(field.label), classes="form-label")
+                    yield Input(value=self.initial.get(field.name, ""), placeholder=field.placeholder,
+                                id=f"field-{field.name}", compact=True)
+                yield Static(id=f"error-{field.name}", classes="form-error")
+            yield Static(id="form-status")
+            yield Button("Run the check (Enter)", id="form-run", variant="primary", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Focus the first empty field (or the first one)."""
+        inputs = list(self.query(Input))
+        empty = next((i for i in inputs if not i.value), inputs[0] if inputs else None)
+        if empty is not None:
+            empty.focus()
+        for error in self.query(".form-error"):
+            error.display = False
+
+    def raw_values(self) -> dict[str, str]:
+        """What is typed in the fields right now."""
+        return {field.name: self.query_one(f"#field-{field.name}", Input).value
+                for field in self.check.fields}
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Keep what is typed in the app, so going back and forth never loses it."""
+        self.wizard.form_values[self.check.kind] = self.raw_values()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in a field runs the check."""
+        event.stop()
+        self.action_run()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """The run button."""
+        event.stop()
+        self.action_run()
+
+    def action_back(self) -> None:
+        """Back to the welcome screen (the values stay remembered)."""
+        self.wizard.form_values[self.check.kind] = self.raw_values()
+        self.dismiss()
+
+    def _show_errors(self, errors: dict[str, str]) -> None:
+        for field in self.check.fields:
+            label = self.query_one(f"#error-{field.name}", Static)
+            message = errors.get(field.name, "")
+            label.update(Content.assemble(("✖ ", "bold $text-error"), visible(message, 300))
+                         if message else "")
+            label.display = bool(message)
+
+    def _lab_overrides(self, values: dict[str, object]) -> dict[str, object]:
+        """In the lab, a sender on a loopback address connects from it (as the lab's scenarios
+        do with ``--source-ip``), so the lab's servers judge the address the user typed."""
+        ip = values.get("ip")
+        if self.wizard.world is not None and isinstance(ip, str) and ip.startswith("127."):
+            return {"source_ip": ip}
+        return {}
+
+    def action_run(self) -> None:
+        """Validate, remember, and start the check."""
+        raw = self.raw_values()
+        values, errors = self.check.parse(raw)
+        self._show_errors(errors)
+        status = self.query_one("#form-status", Static)
+        if errors:
+            status.update(Content("Please correct the marked field."))
+            first = next(f for f in self.check.fields if f.name in errors)
+            self.query_one(f"#field-{first.name}", Input).focus()
+            return
+        self.wizard.remember_form(self.check.kind, raw)
+        try:
+            plan = self.check.build_plan(values)
+        except CheckNotAvailable as exc:
+            status.update(Content(f"Sorry: {exc}."))
+            return
+        except Exception as exc:  # a plan builder bug must not end the app
+            status.update(Content(f"The check could not start: {visible(str(exc), 200)}"))
+            return
+        status.update("")
+        overrides = self._lab_overrides(values)
+        if self.check.needs_consent:
+            server = raw.get("server", "")
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.wizard.start_diagnosis(self.check.title, plan, overrides)
+                else:
+                    status.update(Content("Not tested: you did not agree."))
+
+            from mxwizard.ui.screens.consent import ConsentScreen
+
+            self.app.push_screen(ConsentScreen(server), answered)
+        else:
+            self.wizard.start_diagnosis(self.check.title, plan, overrides)

@@ -1,0 +1,98 @@
+"""The verdict: the headline answer, the findings grouped by whose side they are on, and each fix
+with its exact record, ready to copy. Export and "new check" start here too.
+
+Used for every kind of diagnosis, including a bounce explained by the bounce screen.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.widgets import Footer, Header, Static
+
+from mxwizard.diagnosis.findings import Side
+from mxwizard.diagnosis.result import Diagnosis
+from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
+from mxwizard.ui.widgets.findings import FindingsView
+from mxwizard.ui.widgets.status import status_badge
+from mxwizard.untrusted import visible
+
+_QUESTIONS = {
+    "receive": "Can mail reach {target}?",
+    "send": "Can mail from {target} be delivered?",
+    "relay": "Is {target} an open relay?",
+    "explain": "What does this bounce mean?",
+}
+
+
+def question(diagnosis: Diagnosis) -> str:
+    """The question the diagnosis answers, with its target ("Can mail reach example.org?")."""
+    target = diagnosis.target.get("shown") or " ".join(str(v) for v in diagnosis.target.values())
+    return _QUESTIONS.get(diagnosis.kind, "{target}").format(target=visible(target, 120))
+
+
+class VerdictScreen(WizardScreen):
+    """The answer to the user's question, with what to do about it."""
+
+    HELP_TOPIC = "verdict"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Details"),
+        Binding("c", "copy_fix", "Copy fix"),
+        Binding("e", "export", "Export"),
+        Binding("n", "new_check", "New check"),
+    ]
+
+    def __init__(self, title: str, diagnosis: Diagnosis) -> None:
+        super().__init__()
+        self.check_title = title
+        self.diagnosis = diagnosis
+
+    def compose(self) -> ComposeResult:
+        verdict = self.diagnosis.verdict
+        yield Header()
+        headline = Content.assemble(
+            (question(self.diagnosis), "bold"), "\n",
+            status_badge(verdict.status), " ", (visible(verdict.summary, 300), "bold"),
+        )
+        if verdict.side is not Side.NONE:
+            headline = Content.assemble(headline, "\n", ("Where to look: ", "$text-muted"),
+                                        verdict.side.label)
+        yield Static(headline, id="verdict-headline")
+        yield FindingsView(grouped=True, id="verdict-findings")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Fill the grouped list and put the keyboard on it."""
+        self.sub_title = self.check_title
+        findings = self.query_one(FindingsView)
+        findings.show_all(self.diagnosis.findings)
+        findings.option_list.focus()
+
+    def action_back(self) -> None:
+        """Back to the details (the diagnosis screen, or the bounce text)."""
+        self.dismiss()
+
+    def action_copy_fix(self) -> None:
+        """Copy the highlighted finding's fix (the exact record or setting)."""
+        self.wizard.copy_fix(self.query_one(FindingsView).current)
+
+    def action_export(self) -> None:
+        """Save or copy the whole report."""
+        from mxwizard.ui.screens.export import ExportScreen
+
+        self.app.push_screen(ExportScreen(self.diagnosis))
+
+    def action_new_check(self) -> None:
+        """Back to the welcome screen (this result stays available there with l)."""
+        self.wizard.go_home()
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        """The verdict's actions."""
+        return [
+            ("Export the report", "Save as Markdown or JSON, or copy it", self.action_export),
+            ("Copy the fix", "Copy the highlighted finding's fix", self.action_copy_fix),
+            ("New check", "Back to the start", self.action_new_check),
+        ]

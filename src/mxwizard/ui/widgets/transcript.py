@@ -1,0 +1,136 @@
+"""The SMTP transcript view: every line of every session, who sent it, when, and what it means.
+
+Each line shows the elapsed milliseconds, the direction (``C→`` we sent, ``S←`` the server
+replied, ``**`` the probe's remark, ``!!`` an error), a ``tls`` mark for lines that crossed the
+wire encrypted, the server's text made visible (escapes instead of control characters, never
+markup) and the short note. Highlighting a line shows the long explanation below, when the
+annotator offers one. Wraps instead of cutting, so it stays readable at 80 columns.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from mxwizard.transcript import Direction, Transcript, TranscriptLine
+from mxwizard.untrusted import visible
+
+_DIRECTION_STYLE = {
+    Direction.CLIENT: ("C→", "bold $text-primary"),
+    Direction.SERVER: ("S←", "bold $text-secondary"),
+    Direction.INFO: ("**", "$text-muted"),
+    Direction.ERROR: ("!!", "bold $text-error"),
+}
+
+
+def _explainer() -> Callable[[TranscriptLine], str] | None:
+    """The annotator's long explanation of a line, when the transcript module offers one."""
+    module = importlib.import_module("mxwizard.transcript")
+    return getattr(module, "explain_line", None)
+
+
+def line_prompt(line: TranscriptLine) -> Content:
+    """One transcript line as a list row (note on a second, indented line)."""
+    arrow, style = _DIRECTION_STYLE.get(line.dir, ("??", ""))
+    parts: list[str | Content | tuple[str, str]] = [
+        (f"{line.t_ms:6.0f}ms ", "$text-muted"), (arrow, style), " ",
+    ]
+    if line.encrypted:
+        parts.append(("tls ", "$text-success"))
+    parts.append(visible(line.text, 600))
+    if line.note:
+        parts += ["\n", (f"           ↳ {visible(line.note, 300)}", "italic $text-muted")]
+    return Content.assemble(*parts)
+
+
+def session_heading(transcript: Transcript) -> Option:
+    """The heading row of a session: host, address and port."""
+    text = f"── SMTP session with {visible(transcript.host, 120)} [{transcript.ip}]:{transcript.port} "
+    return Option(Content.assemble((text, "bold")), disabled=True)
+
+
+def line_explanation(line: TranscriptLine) -> Content:
+    """The detail pane for a line: the text in full, the note, and the long explanation."""
+    arrow, _ = _DIRECTION_STYLE.get(line.dir, ("??", ""))
+    who = {Direction.CLIENT: "We sent", Direction.SERVER: "The server replied",
+           Direction.INFO: "Note from the probe", Direction.ERROR: "Error"}.get(line.dir, "Line")
+    parts: list[str | Content | tuple[str, str]] = [
+        (f"{who} at {line.t_ms:.0f} ms", "bold"),
+        " (inside TLS)" if line.encrypted else "", "\n", f"{arrow} {visible(line.text, 2000)}", "\n",
+    ]
+    if line.note:
+        parts += ["\n", visible(line.note, 600), "\n"]
+    explain = _explainer()
+    if explain is not None:
+        try:
+            long = explain(line)
+        except Exception:  # an annotator bug must not take the view down
+            long = ""
+        if long:
+            parts += ["\n", visible(long, 3000).replace("\\n", "\n")]
+    return Content.assemble(*parts)
+
+
+class TranscriptView(Vertical):
+    """Every SMTP session of a diagnosis, filled line by line as the probe talks."""
+
+    DEFAULT_CSS = """
+    TranscriptView { height: 1fr; }
+    TranscriptView > OptionList { height: 2fr; min-height: 3; }
+    TranscriptView > VerticalScroll { height: 1fr; min-height: 3; border-top: solid $panel; padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._sessions: list[int] = []
+        self._lines: dict[str, TranscriptLine] = {}
+        self.follow = True
+
+    def compose(self) -> ComposeResult:
+        yield OptionList(id="transcript-list")
+        with VerticalScroll(id="transcript-detail-scroll"):
+            yield Static(Content("No SMTP conversation yet."), id="transcript-detail")
+
+    @property
+    def option_list(self) -> OptionList:
+        """The list part (for focusing)."""
+        return self.query_one("#transcript-list", OptionList)
+
+    def add_line(self, transcript: Transcript, line: TranscriptLine) -> None:
+        """Append a line; a new session gets a heading first."""
+        option_list = self.option_list
+        if id(transcript) not in self._sessions:
+            self._sessions.append(id(transcript))
+            option_list.add_option(session_heading(transcript))
+        key = f"l{len(self._lines)}"
+        self._lines[key] = line
+        option_list.add_option(Option(line_prompt(line), id=key))
+        if self.follow and not option_list.has_focus:
+            option_list.highlighted = option_list.option_count - 1
+
+    def show_all(self, transcripts: list[Transcript]) -> None:
+        """Show finished transcripts (a diagnosis shown again, or one loaded in one go)."""
+        self.option_list.clear_options()
+        self._sessions.clear()
+        self._lines.clear()
+        for transcript in transcripts:
+            for line in transcript.lines:
+                self.add_line(transcript, line)
+
+    @property
+    def line_count(self) -> int:
+        """How many lines are shown (headings not counted)."""
+        return len(self._lines)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        """Explain the highlighted line."""
+        event.stop()
+        line = self._lines.get(event.option.id or "")
+        if line is not None:
+            self.query_one("#transcript-detail", Static).update(line_explanation(line))
