@@ -88,5 +88,6 @@ async def test_mx_host_lookups_overlap_in_time() -> None:
     first, second = (next(lk for lk in host_lookups if lk.qname.startswith(p)) for p in ("mx1.", "mx2."))
     # intervals [t, t+ms] of the two hosts' lookups intersect: they were in flight together
     assert first.t_ms < second.t_ms + second.ms and second.t_ms < first.t_ms + first.ms
-    # the whole DNS part is a chain of four round trips (MX, A, PTR, forward A), not a sum
-    assert diagnosis.elapsed_ms < 100 * len(lookups)
+    # the DNS part is a chain of round trips (MX, A, PTR, forward A), not a sum of all lookups
+    span = max(lk.t_ms + lk.ms for lk in lookups) - min(lk.t_ms for lk in lookups)
+    assert span < 0.8 * sum(lk.ms for lk in lookups)

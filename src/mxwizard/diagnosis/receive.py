@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from mxwizard.diagnosis.mx_rules import judge_hosts, judge_mx
 from mxwizard.diagnosis.runner import Context
+from mxwizard.diagnosis.smtp_rules import MailWalk, judge_smtp
 from mxwizard.diagnosis.tree import Facts, Plan, Step
+from mxwizard.diagnosis.visits import PROBE_HELO, visit_all
 from mxwizard.inputs import Domain, MailAddress
 from mxwizard.probes.mx import MxFacts, MxHost, mx_hosts, mx_records
 
@@ -18,6 +20,10 @@ from mxwizard.probes.mx import MxFacts, MxHost, mx_hosts, mx_records
 def _has_hosts(facts: Facts) -> bool:
     mx: MxFacts = facts["mx"]
     return bool([t for t in mx.targets if not t.is_null] or mx.fallback_addresses)
+
+
+def _has_addresses(facts: Facts) -> bool:
+    return any(host.addresses for host in facts["mx-hosts"])
 
 
 def plan(domain: Domain, mailbox: MailAddress | None = None) -> Plan:
@@ -29,6 +35,14 @@ def plan(domain: Domain, mailbox: MailAddress | None = None) -> Plan:
 
     async def observe_hosts(ctx: Context) -> list[MxHost]:
         return await mx_hosts(ctx.dns, ctx.facts["mx"])
+
+    postmaster = f"postmaster@{name}"
+    recipients = [postmaster] + ([str(mailbox)] if mailbox is not None else [])
+
+    async def observe_smtp(ctx: Context) -> MailWalk:
+        visits = await visit_all(ctx, ctx.facts["mx-hosts"], helo=PROBE_HELO, sender="",
+                                 recipients=recipients)
+        return MailWalk(visits, postmaster, str(mailbox) if mailbox is not None else None)
 
     target = {"domain": name, "shown": domain.shown}
     if mailbox is not None:
@@ -43,5 +57,10 @@ def plan(domain: Domain, mailbox: MailAddress | None = None) -> Plan:
              "that address. Reverse DNS of the address shows who runs it.",
              observe_hosts, judge_hosts, after=("mx",), when=_has_hosts,  # type: ignore[arg-type]
              budget=3.5),
+        Step("smtp", "Mail servers on port 25",
+             "A sender connects to each MX host on port 25 and offers the mail. We do the same, "
+             "up to the point where the message itself would be sent, and read every answer.",
+             observe_smtp, judge_smtp, after=("mx-hosts",), when=_has_addresses,  # type: ignore[arg-type]
+             budget=16),
     ]
     return Plan("receive", target, tuple(steps))

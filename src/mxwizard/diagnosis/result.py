@@ -73,7 +73,7 @@ class Diagnosis:
                 Status.WARN, f"No fault found, but {warns} warning{plural}: {worst.title}",
                 worst.side,
             )
-        return Verdict(worst.status, "No problems found: every check passed.", Side.NONE)
+        return Verdict(Status.PASS, "No problems found: every check passed.", Side.NONE)
 
     @property
     def exit_status(self) -> int:

@@ -32,7 +32,7 @@ def _receive(name: str, summary: str, domain: str, expect: tuple[str, ...],
 
 def _send(name: str, summary: str, sender: str, ip: str, helo: str, expect: tuple[str, ...],
           *extra: str, to: str = "bob@strict.test") -> Scenario:
-    args = ("check", "send", "--from", sender, "--to", to, "--ip", ip, "--helo", helo)
+    args: tuple[str, ...] = ("check", "send", "--from", sender, "--to", to, "--ip", ip, "--helo", helo)
     if ip.startswith("127."):
         args += ("--source-ip", ip)
     return Scenario(name, summary, "send", (*args, *extra, "--lab"), expect)
