@@ -157,10 +157,10 @@ async def rcpt_reply(lab: LabSmtp, host: HostSpec, to: str, *, source: str | Non
     return f"{reply.code} {reply.message}"
 
 
-async def swaks(lab: LabSmtp, host: HostSpec, *args: str) -> tuple[int, str]:
+async def swaks(lab: LabSmtp, host: HostSpec, *args: str, timeout: int = 10) -> tuple[int, str]:
     """Run the real swaks against `host`; return its exit status and its transcript."""
     process = await asyncio.create_subprocess_exec(
-        "swaks", "--server", f"{host.ip}:{lab.port}", "--timeout", "10", *args,
+        "swaks", "--server", f"{host.ip}:{lab.port}", "--timeout", str(timeout), *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await asyncio.wait_for(process.communicate(), 60)
@@ -575,6 +575,16 @@ async def test_blackhole_connect_times_out(start_lab: StartLab) -> None:
     await smtp.quit()
 
 
+@needs_swaks
+async def test_blackhole_with_swaks(start_lab: StartLab) -> None:
+    lab = await start_lab([BLACKHOLE])
+    status, out = await swaks(lab, BLACKHOLE, "--to", "x@blackhole.test", "--quit-after", "CONNECT",
+                              timeout=2)
+    assert status != 0
+    assert "timeout" in out.lower()
+    assert "refused" not in out.lower()
+
+
 # -- logs, AUTH, latency, ports, shutdown ----------------------------------------------------
 
 
@@ -588,6 +598,7 @@ async def test_session_log_records_command_lines_and_redacts_auth(lab: LabSmtp) 
     await smtp.execute_command(b"RCPT TO:<carol@healthy.test>")
     await smtp.execute_command(b"RSET")
     assert (await smtp.execute_command(b"VRFY alice")).code == 502
+    assert (await smtp.execute_command(b"HELP")).code == 502
     await smtp.quit()
     log = only(lab.sessions(HEALTHY.ip))
     assert log.peer == GOOD_CLIENT
@@ -600,6 +611,7 @@ async def test_session_log_records_command_lines_and_redacts_auth(lab: LabSmtp) 
         "RCPT TO:<carol@healthy.test>",
         "RSET",
         "VRFY alice",
+        "HELP",
         "QUIT",
     ]
     assert "DATA" not in log.commands

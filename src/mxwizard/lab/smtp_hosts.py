@@ -53,6 +53,8 @@ MESSAGE_SIZE_LIMIT = 10_240_000
 """Postfix's default `message_size_limit`, announced in the EHLO reply."""
 DNS_TIMEOUT = 2.0
 """Seconds a client check waits for the lab DNS before answering 451 4.3.0."""
+SESSIONS_KEPT = 1000
+"""How many session logs each host keeps (the oldest go first), so `lab serve` cannot grow forever."""
 IDLE_TIMEOUT = 300.0
 """Postfix's `smtpd_timeout`: an idle session is dropped after this many seconds."""
 
@@ -518,6 +520,9 @@ class LabSmtpSession(SMTP):
     async def smtp_EXPN(self, arg: str) -> None:
         await self.push("502 5.5.2 Error: command not recognized")
 
+    async def smtp_HELP(self, arg: str) -> None:
+        await self.push("502 5.5.2 Error: command not recognized")
+
 
 # -- the set of hosts -------------------------------------------------------------------------
 
@@ -556,14 +561,16 @@ class LabSmtp:
     def session_started(self, session: LabSmtpSession) -> None:
         """Called by a new connection: remember it for `sessions()` and for `close()`."""
         self._live.add(session)
-        self._logs[session.spec.ip].append(session.log)
+        logs = self._logs[session.spec.ip]
+        logs.append(session.log)
+        del logs[:-SESSIONS_KEPT]
 
     def session_ended(self, session: LabSmtpSession) -> None:
         """Called when a connection is gone."""
         self._live.discard(session)
 
     def sessions(self, ip: str) -> list[SessionLog]:
-        """Every session the host on `ip` saw, oldest first: peer address, HELO name, command lines."""
+        """The sessions the host on `ip` saw (the last SESSIONS_KEPT), oldest first."""
         return list(self._logs[ip])
 
     async def start(self, port: int = 0) -> int:
@@ -579,10 +586,12 @@ class LabSmtp:
             for spec, sock in sockets:
                 if spec.mode == "blackhole":
                     self._blackhole_sockets.append(sock)
-                    await self._fill_backlog(sock)
                 else:
                     server = await loop.create_server(self._protocol_factory(spec), sock=sock)
                     self._servers.append(server)
+            await asyncio.gather(
+                *(self._fill_backlog(sock) for spec, sock in sockets if spec.mode == "blackhole")
+            )
         except BaseException:
             await self.close()
             raise
@@ -635,16 +644,22 @@ class LabSmtp:
         raise OSError(errno.EADDRINUSE, f"no port free on every lab SMTP address: {last_error}")
 
     async def _fill_backlog(self, listener: socket.socket) -> None:
-        """Queue connections nobody accepts until the kernel drops new SYNs (connect() then hangs)."""
+        """Queue connections nobody accepts until the kernel drops new SYNs (connect() then hangs).
+
+        The listener has a backlog of 0; on Linux one queued connection fills it. Further fillers are
+        tried (briefly) in case the kernel allows more, until one of them cannot connect.
+        """
         loop = asyncio.get_running_loop()
         address = listener.getsockname()
-        for _ in range(8):
+        for attempt in range(8):
             filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             filler.setblocking(False)
             try:
-                await asyncio.wait_for(loop.sock_connect(filler, address), 0.2)
+                await asyncio.wait_for(loop.sock_connect(filler, address), 2.0 if attempt == 0 else 0.1)
             except (asyncio.TimeoutError, OSError):
                 filler.close()
+                if attempt == 0:
+                    raise RuntimeError(f"could not set up the black hole on {address[0]}") from None
                 return
             self._blackhole_sockets.append(filler)
 
