@@ -17,7 +17,6 @@ SMTP = "the SMTP conversation (issue 5: transcripts, MX walk, relay test, delive
 SENDER = "the sender identity checks (issue 6: IP, rDNS, HELO, blocklists, SPF, DKIM, DMARC)"
 
 PENDING: dict[str, str] = {
-    "open-relay": SMTP, "closed-relay": SMTP,
     **{s.name: SENDER for s in SCENARIOS if s.kind == "send"},
 }
 

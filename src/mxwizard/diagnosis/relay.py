@@ -1,1 +1,213 @@
-"""The relay branch: does a server relay mail for strangers? (built by the SMTP issue)"""
+"""The relay branch: does a server pass on mail from strangers to strangers (an open relay)?
+
+The test works like the well-known scanners: one EHLO, then for each address trick RSET, MAIL
+FROM, RCPT TO, and a note of whether the server said yes. It stops at the first "530
+authentication required" (the server wants a login before anything, which is closed to
+strangers), never sends DATA — so no message can ever leave — and uses only the reserved example
+domains for the foreign addresses. A yes to RCPT is strong evidence, not proof: some servers say
+yes and throw the mail away, which is why odd-syntax-only acceptances are reported as "possible".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field, replace
+
+from mxwizard.diagnosis.dns_rules import unanswered
+from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.diagnosis.runner import Context
+from mxwizard.diagnosis.smtp_rules import _connection
+from mxwizard.diagnosis.tree import Facts, Plan, Step
+from mxwizard.diagnosis.visits import Visit
+from mxwizard.inputs import HostPort
+from mxwizard.probes.dns import Lookup
+from mxwizard.probes.smtp import Command, Reply, SessionFacts, SmtpConversation
+
+#: The HELO name of the relay test: a name nobody owns, so nothing is impersonated.
+RELAY_HELO = "relay-test.mxwizard.invalid"
+#: Foreign addresses come only from the domains reserved for examples (RFC 2606).
+FOREIGN_SENDER = "relay-test@example.org"
+FOREIGN_RECIPIENT = "relay-test@example.com"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of asking the server to relay."""
+
+    label: str
+    mail_from: str
+    rcpt_to: str
+    #: True for the plain forms: a yes to these is an open relay, not a parsing quirk.
+    plain: bool
+
+
+def variants(own: str) -> list[Variant]:
+    """The address tricks, with ``own`` the server's own domain (or its ``[address]``)."""
+    local, domain = FOREIGN_RECIPIENT.split("@")
+    return [
+        Variant("stranger to stranger", FOREIGN_SENDER, FOREIGN_RECIPIENT, True),
+        Variant("null sender to stranger", "", FOREIGN_RECIPIENT, True),
+        Variant("its own domain as sender", f"postmaster@{own}", FOREIGN_RECIPIENT, True),
+        Variant("percent hack", FOREIGN_SENDER, f"{local}%{domain}@{own}", False),
+        Variant("quoted local part", FOREIGN_SENDER, f'"{FOREIGN_RECIPIENT}"@{own}', False),
+        Variant("double @", FOREIGN_SENDER, f"{FOREIGN_RECIPIENT}@{own}", False),
+        Variant("source route", FOREIGN_SENDER, f"@{own}:{FOREIGN_RECIPIENT}", False),
+        Variant("bang path", FOREIGN_SENDER, f"{domain}!{local}@{own}", False),
+    ]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One variant and the server's answers to its MAIL FROM and RCPT TO."""
+
+    variant: Variant
+    mail: Reply | None
+    rcpt: Reply | None
+
+
+@dataclass
+class RelayTest:
+    """The whole relay test against one server."""
+
+    host: str
+    ip: str | None
+    port: int
+    lookup: Lookup | None = None
+    session: SessionFacts | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    auth_required: Reply | None = None
+
+
+def _own_domain(host: str, ip: str) -> str:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.split(".")
+        return ".".join(labels[1:]) if len(labels) > 2 else host
+    return f"[{ip}]"
+
+
+async def _observe(ctx: Context, server: HostPort) -> RelayTest:
+    port = server.port or ctx.settings.smtp_port
+    test = RelayTest(server.host, None, port)
+    try:
+        test.ip = str(ipaddress.ip_address(server.host))
+    except ValueError:
+        test.lookup = await ctx.dns.query(server.host, "A")
+        addresses = [str(v) for v in test.lookup.values()]
+        if not addresses:
+            return test
+        test.ip = addresses[0]
+    assert test.ip is not None
+    conversation = SmtpConversation(
+        server.host, test.ip, port, helo=RELAY_HELO, timeout=ctx.settings.timeout,
+        on_line=ctx.session(server.host, test.ip, port), clock=ctx.clock,
+        source_ip=ctx.settings.source_ip,
+    )
+    async with ctx.slots:
+        if await conversation.open() and await conversation.run(Command.ehlo()) is not None:
+            for variant in variants(_own_domain(server.host, test.ip)):
+                if not conversation.usable:
+                    break
+                await conversation.run(Command.rset())
+                mail = await conversation.run(Command.mail_from(variant.mail_from))
+                rcpt = None
+                if mail is not None and mail.code == 530:
+                    test.auth_required = mail
+                elif mail is not None and mail.positive:
+                    rcpt = await conversation.run(Command.rcpt_to(variant.rcpt_to))
+                    if rcpt is not None and rcpt.code == 530:
+                        test.auth_required = rcpt
+                test.attempts.append(Attempt(variant, mail, rcpt))
+                if test.auth_required is not None:
+                    break
+        await conversation.close()
+    test.session = conversation.facts
+    return test
+
+
+def _line(attempt: Attempt) -> str:
+    def said(reply: Reply | None) -> str:
+        return "no answer" if reply is None else f"{reply.code} {reply.text}"[:120]
+
+    v = attempt.variant
+    asked = attempt.mail is not None and attempt.mail.positive
+    rcpt = f"; RCPT TO:<{v.rcpt_to}> -> {said(attempt.rcpt)}" if asked else ""
+    return f"{v.label}: MAIL FROM:<{v.mail_from}> -> {said(attempt.mail)}{rcpt}"
+
+
+def judge_relay(facts: Facts, test: RelayTest) -> list[Finding]:
+    """Open, possibly open, closed, or closed behind authentication."""
+    where = f"{test.host}:{test.port}"
+    if test.ip is None:
+        assert test.lookup is not None
+        return [unanswered(test.lookup, f"the address of {test.host}") or Finding(
+            "relay.untested", Status.ERROR, f"{test.host} has no address",
+            detail=f"The name {test.host} has no A record ({test.lookup.outcome.value}), so there "
+                   "is nothing to test.", fix="Check the spelling of the server's name.",
+            side=Side.YOU)]
+    assert test.session is not None
+    problem = _connection(Visit(0, test.host, test.ip, test.session), others_work=False)
+    if problem is not None:  # no conversation, so nothing about relaying is known
+        return [replace(problem, status=Status.ERROR)]
+    evidence = tuple(_line(a) for a in test.attempts)
+    if test.session.banner is not None and test.session.banner.code >= 400:
+        return [Finding("relay.closed", Status.PASS, f"{where} refuses us at its greeting",
+                        detail="It does not even start a conversation, so it relays nothing for us.",
+                        side=Side.NONE, evidence=evidence)]
+    accepted = [a for a in test.attempts if a.rcpt is not None and a.rcpt.positive]
+    plain = [a for a in accepted if a.variant.plain]
+    if plain:
+        return [Finding(
+            "relay.open", Status.FAIL, f"{where} is an open relay",
+            detail=(f"It accepted mail from a stranger for a stranger ({plain[0].variant.label}). "
+                    "Spammers find such servers within hours and send through them; then the "
+                    "server's address lands on every blocklist and its own users' mail is refused "
+                    "everywhere. (We never send the message itself, so a server that says yes and "
+                    "then throws the mail away looks the same; treat it as open.)"),
+            fix=("Relay only for your own users and networks, e.g. Postfix:\n"
+                 "  smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated,"
+                 " reject_unauth_destination\n"
+                 "  mynetworks = 127.0.0.0/8   (no public ranges)\n"
+                 "Exim: keep relay_from_hosts to your own networks; Exchange: remove anonymous "
+                 "relay permissions from receive connectors. Then ask the blocklists to re-test."),
+            side=Side.YOU, evidence=evidence)]
+    if accepted:
+        return [Finding(
+            "relay.possible", Status.WARN, f"{where} accepts odd relay addresses",
+            detail=("It refused the plain relay attempts but said yes to tricks ("
+                    + ", ".join(a.variant.label for a in accepted)
+                    + "). Many servers accept such addresses and then treat them as a local "
+                    "mailbox that does not exist, so this may be harmless; but if the server "
+                    "hands them on, it relays."),
+            fix=("Make the server refuse these forms at RCPT (Postfix: "
+                 "allow_percent_hack = no, swap_bangpath = no, and keep reject_unauth_destination)."),
+            side=Side.YOU, evidence=evidence)]
+    if test.auth_required is not None:
+        return [Finding("relay.auth-required", Status.PASS, f"{where} requires a login before mail",
+                        detail="It answered 530: only authenticated users may send through it.",
+                        side=Side.NONE, evidence=evidence)]
+    if not test.attempts:
+        return [Finding("relay.untested", Status.ERROR, f"Could not test relaying at {where}",
+                        detail="The conversation ended before any relay attempt could be made.",
+                        fix="Look at the transcript for where it stopped.", side=Side.NONE,
+                        evidence=tuple(line.text for line in test.session.lines[-4:]))]
+    return [Finding("relay.closed", Status.PASS, f"{where} is not an open relay",
+                    detail=(f"It refused all {len(test.attempts)} ways of relaying mail from "
+                            "strangers to strangers."),
+                    side=Side.NONE, evidence=evidence)]
+
+
+def plan(server: HostPort) -> Plan:
+    """The relay test of ``server`` (HOST[:PORT]; the port defaults to ``--smtp-port``)."""
+
+    async def observe(ctx: Context) -> RelayTest:
+        return await _observe(ctx, server)
+
+    shown = server.host if server.port is None else f"{server.host}:{server.port}"
+    return Plan("relay", {"server": shown, "shown": shown}, (
+        Step("relay", "Open relay test",
+             "An open relay passes on mail from anyone to anyone. Spammers hunt for them, and "
+             "blocklists list them within hours. We try the usual tricks without sending a message.",
+             observe, judge_relay, budget=24),
+    ))
