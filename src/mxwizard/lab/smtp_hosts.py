@@ -61,7 +61,7 @@ IDLE_TIMEOUT = 300.0
 
 @dataclass(frozen=True)
 class HostSpec:
-    """How one lab SMTP host behaves; see the brief-level comments on each field."""
+    """How one lab SMTP host behaves: its name and address, what it accepts, which checks it runs."""
 
     name: str
     """Its FQDN, said in the banner and the EHLO reply."""
