@@ -418,9 +418,12 @@ async def test_tcp_carries_several_queries_per_connection(server: LabDnsServer) 
 
 
 async def test_idle_tcp_connections_are_closed() -> None:
-    lab = LabDnsServer(lab_zones(), tcp_idle_timeout=0.3)
+    lab = LabDnsServer(lab_zones(), tcp_idle_timeout=0.3, faults={"slow.healthy.test": (Fault.SLOW, 0.8)})
     await lab.start()
     try:
+        # an answer still on its way keeps the connection open past the idle timeout
+        slow = await ask(lab, "slow.healthy.test", "A", tcp=True)
+        assert texts(slow) == ["slow.healthy.test. A 127.0.5.1"]
         reader, writer = await asyncio.open_connection(HOST, lab.port)
         assert await asyncio.wait_for(reader.read(), timeout=5) == b""
         writer.close()
@@ -437,6 +440,14 @@ async def test_close_with_answers_still_pending() -> None:
     with pytest.raises(dns.exception.Timeout):
         await pending
     assert lab.queries == 0
+
+
+async def test_load_zones_replaces_the_answers(server: LabDnsServer) -> None:
+    assert texts(await ask(server, "mail.healthy.test", "A")) == ["mail.healthy.test. A 127.0.1.10"]
+    moved = HEALTHY.replace("mail        A     127.0.1.10", "mail        A     127.0.1.99")
+    server.load_zones([dns.zone.from_text(moved, origin="healthy.test.")])
+    assert texts(await ask(server, "mail.healthy.test", "A")) == ["mail.healthy.test. A 127.0.1.99"]
+    assert (await ask(server, "10.1.0.127.in-addr.arpa", "PTR")).rcode() == dns.rcode.REFUSED
 
 
 def test_bad_configuration_is_refused_early() -> None:

@@ -47,6 +47,8 @@ OUR_EDNS_PAYLOAD = 1232
 #: Largest DNS message: UDP without EDNS is limited to 512 bytes, TCP to 65535.
 CLASSIC_UDP_LIMIT = 512
 TCP_LIMIT = 65535
+#: How many rendered replies are kept for reuse before the store is emptied and starts over.
+REPLY_CACHE_SIZE = 10_000
 #: TTL of the whoami answers: they depend on who asks, so nobody should cache them.
 WHOAMI_TTL = 0
 
@@ -195,10 +197,13 @@ class LabDnsServer:
         self._tcp: asyncio.Server | None = None
         self._sessions: set[_TcpSession] = set()
         self._timers: set[asyncio.TimerHandle] = set()
+        #: Rendered replies by (over TCP, query bytes after the ID): (reply or None for a drop, extra delay).
+        self._replies: dict[tuple[bool, bytes], tuple[bytes | None, float]] = {}
 
     def load_zones(self, zones: Iterable[dns.zone.Zone]) -> None:
         """Replace the served zones (the index is rebuilt once, then swapped in whole)."""
         self._zones, self._index = _build_index(zones)
+        self._replies = {}
 
     # ----------------------------------------------------------------- answering
 
@@ -206,6 +211,8 @@ class LabDnsServer:
         """The reply to one query in wire format and the delay before sending it; None: stay silent.
 
         Pure and synchronous (no I/O), so it is easy to test; never raises on hostile input.
+        Rendering a reply costs far more than parsing the query, so replies that do not depend on
+        who asks are kept, keyed by the query's bytes after its ID, and reused with the new ID.
         """
         if len(wire) < _HEADER.size:
             return None
@@ -216,21 +223,35 @@ class LabDnsServer:
             return _header_only_reply(wire, dns.rcode.NOTIMP), self.latency
         if qdcount != 1:
             return _header_only_reply(wire, dns.rcode.FORMERR), self.latency
-        try:
-            query = dns.message.from_wire(wire)
-        except Exception:  # anything malformed, whatever dnspython raises for it
-            return _header_only_reply(wire, dns.rcode.FORMERR), self.latency
-        try:
-            return self._respond_to(query, client_ip, over_tcp)
-        except Exception:  # a bug must cost one answer, never the server
-            log.exception("lab DNS server failed to answer a query")
-            return _header_only_reply(wire, dns.rcode.SERVFAIL), self.latency
+        key = (over_tcp, wire[2:])
+        known = self._replies.get(key)
+        if known is None:
+            try:
+                query = dns.message.from_wire(wire)
+            except Exception:  # anything malformed, whatever dnspython raises for it
+                return _header_only_reply(wire, dns.rcode.FORMERR), self.latency
+            try:
+                rendered, extra_delay, reusable = self._respond_to(query, client_ip, over_tcp)
+            except Exception:  # a bug must cost one answer, never the server
+                log.exception("lab DNS server failed to answer a query")
+                return _header_only_reply(wire, dns.rcode.SERVFAIL), self.latency
+            known = (rendered, extra_delay)
+            if reusable:
+                if len(self._replies) >= REPLY_CACHE_SIZE:
+                    self._replies = {}
+                self._replies[key] = known
+        rendered, extra_delay = known
+        if rendered is None:
+            return None
+        return wire[:2] + rendered[2:], self.latency + extra_delay
 
     def _respond_to(self, query: dns.message.Message, client_ip: str,
-                    over_tcp: bool) -> tuple[bytes, float] | None:
+                    over_tcp: bool) -> tuple[bytes | None, float, bool]:
+        """Render the reply: (wire or None to stay silent, delay on top of latency, reusable)."""
         question = query.question[0]
         qname, rdtype = question.name, question.rdtype
-        delay = self.latency
+        delay = 0.0
+        reusable = True
         response = dns.message.make_response(query, recursion_available=True, our_payload=OUR_EDNS_PAYLOAD)
         if query.edns > 0:
             response.set_rcode(dns.rcode.BADVERS)  # RFC 6891: we only speak EDNS version 0
@@ -241,7 +262,7 @@ class LabDnsServer:
         else:
             fault = self._fault_for(qname)
             if fault is not None and fault[0] is Fault.DROP:
-                return None
+                return None, 0.0, True
             if fault is not None and fault[0] is Fault.SERVFAIL:
                 response.set_rcode(dns.rcode.SERVFAIL)
             else:
@@ -249,13 +270,14 @@ class LabDnsServer:
                     delay += max(0.0, fault[1])
                 if qname == self._whoami_name:
                     self._answer_whoami(response, qname, rdtype, client_ip)
+                    reusable = False  # the answer depends on who asks
                 else:
                     self._answer_from_zones(response, qname, rdtype)
         if over_tcp:
             limit = TCP_LIMIT
         else:
             limit = max(CLASSIC_UDP_LIMIT, query.payload) if query.edns >= 0 else CLASSIC_UDP_LIMIT
-        return response.to_wire(max_size=limit, prefer_truncation=True), delay
+        return response.to_wire(max_size=limit, prefer_truncation=True), delay, reusable
 
     def _fault_for(self, qname: dns.name.Name) -> tuple[Fault, float] | None:
         """The fault configured for ``qname`` or its closest broken ancestor."""
