@@ -1,0 +1,150 @@
+"""The delivery rehearsal: what would the recipient's mail server say to this sender right now?
+
+The send branch's last step connects to the recipient domain's MX hosts from ``--source-ip``,
+says ``--helo``, gives MAIL FROM and RCPT TO, and stops before DATA — exactly where a receiver
+makes its decision about the sender. The answer is read with the reply knowledge base: a
+``550 5.7.25`` points back to reverse DNS, a Spamhaus text to the blocklist step, ``S3140`` to
+Microsoft's own list. Connections that time out on every MX while the hosts answer elsewhere mean
+outbound port 25 is blocked on the way (usually by the user's ISP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.diagnosis.mx_rules import judge_mx
+from mxwizard.diagnosis.runner import Context
+from mxwizard.diagnosis.smtp_rules import port25_blocked
+from mxwizard.diagnosis.tree import Facts, Step
+from mxwizard.diagnosis.visits import Visit, decisive_reply, visit_in_order
+from mxwizard.inputs import MailAddress
+from mxwizard.knowledge.bounces import bounce_class
+from mxwizard.knowledge.replies import meaning
+from mxwizard.probes.mx import MxFacts, MxHost, mx_hosts, mx_records
+from mxwizard.probes.smtp import ConnectOutcome
+
+#: Where a rejection class sends the reader: the step of this diagnosis that explains it.
+_POINTERS = {
+    "rdns-or-helo": "the reverse DNS and HELO findings above",
+    "blocked-ip": "the blocklist findings above",
+    "auth-failed": "the SPF, DKIM and DMARC findings above",
+    "relay-denied": "the recipient's domain setup (their server does not accept it)",
+}
+
+
+@dataclass(frozen=True)
+class RecipientMx:
+    """The recipient domain's MX records and hosts, as a sender finds them."""
+
+    mx: MxFacts
+    hosts: list[MxHost]
+
+
+@dataclass(frozen=True)
+class Rehearsal:
+    """The visits of the rehearsal, in the order a sender makes them."""
+
+    sender: str
+    recipient: str
+    helo: str
+    visits: list[Visit]
+
+
+def _theirs(finding: Finding) -> Finding:
+    """A finding about the recipient's domain: their side, not the user's."""
+    return replace(finding, side=Side.THEM if finding.side is Side.YOU else finding.side)
+
+
+def judge_recipient_mx(facts: Facts, found: RecipientMx) -> list[Finding]:
+    """The recipient domain's MX, judged like a receive check but on their side."""
+    findings = [_theirs(f) for f in judge_mx(facts, found.mx) if f.status is not Status.INFO]
+    return [replace(f, id="recipient." + f.id) if f.status is Status.PASS else f for f in findings]
+
+
+def judge_rehearsal(facts: Facts, rehearsal: Rehearsal) -> list[Finding]:
+    """Accepted, deferred, rejected (with the pointer to the cause), or port 25 blocked."""
+    visits = rehearsal.visits
+    if not visits:
+        return []
+    greeted = [v for v in visits if v.final.outcome is ConnectOutcome.GREETED]
+    if not greeted:
+        timed_out = [v for v in visits if v.first.outcome is ConnectOutcome.TIMEOUT]
+        blocked = port25_blocked(timed_out, len(visits), Side.NETWORK)
+        if blocked:
+            return blocked
+        return [Finding(
+            "delivery.deferred", Status.WARN, "None of the recipient's mail servers could be reached",
+            detail=("Every MX host refused or ignored the connection. Your server will queue the "
+                    "message and retry; if this lasts, the mail bounces after a few days."),
+            fix=("Try again later; if it persists, check whether your network allows outgoing "
+                 "connections to port 25."),
+            side=Side.THEM,
+            evidence=tuple(f"{v.host} [{v.ip}]: {v.first.outcome.value}" for v in visits))]
+    last = visits[-1]
+    reply = decisive_reply(last.final)
+    evidence = tuple(f"{line.dir.arrow} {line.text}" for line in last.final.lines
+                     if line.dir.value in "CS")[-6:]
+    if reply is None:
+        return [Finding("delivery.deferred", Status.WARN, f"{last.host} ended the conversation early",
+                        detail=last.final.error or "The session ended before RCPT TO was answered.",
+                        fix="Look at the transcript for where it stopped.", side=Side.THEM,
+                        evidence=evidence)]
+    info = meaning(reply.code, reply.text)
+    if reply.positive:
+        return [Finding(
+            "delivery.accepted", Status.PASS,
+            f"{last.host} would accept mail from {rehearsal.sender} for {rehearsal.recipient}",
+            detail=("It accepted the sender and the recipient. We stopped before sending a "
+                    "message; content filters that look at the message itself come later."),
+            side=Side.NONE, evidence=evidence)]
+    cls = bounce_class(info.bounce_class) if info.bounce_class else None
+    side = Side(cls.side) if cls else (Side.THEM if info.bounce_class is None else Side.YOU)
+    pointer = _POINTERS.get(info.bounce_class or "", "")
+    provider = f" ({info.provider})" if info.provider else ""
+    detail = (f"{last.host} answered '{reply.code} {reply.enhanced or ''}'{provider}: "
+              f"{info.explanation}" + (f" See {pointer}." if pointer else ""))
+    fix = cls.fix if cls else "Read the server's answer in the transcript; it names the reason."
+    if reply.transient:
+        return [Finding("delivery.deferred", Status.INFO if info.bounce_class == "greylisted"
+                        else Status.WARN, f"{last.host} defers the mail ({reply.code})",
+                        detail=detail, fix=fix, side=side, evidence=evidence)]
+    return [Finding("delivery.rejected", Status.FAIL, f"{last.host} refuses the mail ({reply.code})",
+                    detail=detail, fix=fix, side=side, evidence=evidence)]
+
+
+def delivery_steps(sender: MailAddress, recipient: MailAddress,
+                   helo_of: Callable[[Facts], str],
+                   helo_after: tuple[str, ...] = ()) -> list[Step[object]]:
+    """The rehearsal's two steps: the recipient's MX, then the conversation with it.
+
+    ``helo_of`` gives the HELO name to say (``--helo``, or one derived from earlier facts such as
+    the PTR name); the steps it reads are listed in ``helo_after``.
+    """
+    domain = recipient.domain.ascii
+
+    async def observe_mx(ctx: Context) -> RecipientMx:
+        mx = await mx_records(ctx.dns, domain)
+        return RecipientMx(mx, await mx_hosts(ctx.dns, mx))
+
+    async def observe_delivery(ctx: Context) -> Rehearsal:
+        found: RecipientMx = ctx.facts["recipient-mx"]
+        name = helo_of(ctx.facts)
+        visits = await visit_in_order(ctx, found.hosts, helo=name, sender=str(sender),
+                                      recipients=[str(recipient)])
+        return Rehearsal(str(sender), str(recipient), name, visits)
+
+    def has_hosts(facts: Facts) -> bool:
+        return any(h.addresses for h in facts["recipient-mx"].hosts)
+
+    return [
+        Step("recipient-mx", f"Where mail for {recipient.domain.text} goes",
+             "Your server looks up the recipient domain's MX records to find where to deliver.",
+             observe_mx, judge_recipient_mx, budget=6.5),  # type: ignore[arg-type]
+        Step("delivery", "Delivery rehearsal",
+             "We talk to the recipient's server the way yours would, up to the point where the "
+             "message would be sent. Its answer is the receiver's verdict on your server.",
+             observe_delivery, judge_rehearsal,  # type: ignore[arg-type]
+             after=("recipient-mx", *helo_after), when=has_hosts, budget=40),
+    ]
