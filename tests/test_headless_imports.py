@@ -16,7 +16,10 @@ def test_headless_commands_import_no_textual() -> None:
         import mxwizard.explain, mxwizard.transcript, mxwizard.dnsview
         for args in (["check", "receive", "--help"], ["check", "send", "--help"],
                      ["check", "relay", "--help"], ["explain", "--help"], ["lab", "list", "--help"],
-                     ["lab", "serve", "--help"], ["check", "receive", "bad domain"]):
+                     ["lab", "serve", "--help"], ["check", "receive", "bad domain"],
+                     ["lab", "list", "--json"], ["check", "receive", "healthy.test", "--lab"],
+                     ["check", "relay", "relay.open.test", "--lab"],
+                     ["explain", "550 5.1.1 <bob@example.com>: User unknown"]):
             try:
                 main(args)
             except SystemExit:
@@ -29,3 +32,4 @@ def test_headless_commands_import_no_textual() -> None:
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert "TEXTUAL:\n" in done.stdout, done.stdout[-500:]
+    assert "mx1.healthy.test accepts mail for healthy.test" in done.stdout  # the check really ran
