@@ -72,7 +72,7 @@ class CheckKind:
             text = raw.get(field.name, "").strip()
             if not text:
                 if field.required:
-                    errors[field.name] = f"Please fill in the {field.label.lower()}."
+                    errors[field.name] = "Please fill in this field."
                 values[field.name] = None
                 continue
             try:
@@ -138,7 +138,7 @@ RECEIVE = CheckKind(
     intro="Which domain should receive mail? The wizard checks it the way a sender would.",
     fields=(
         Field("domain", "Your domain", "example.org", parse_domain),
-        Field("mailbox", "A mailbox to try (optional)", "postmaster@example.org",
+        Field("mailbox", "Mailbox to try (optional)", "postmaster@example.org",
               lambda v: parse_address(v, "mailbox"), required=False, option="--mailbox"),
     ),
 )
@@ -148,18 +148,18 @@ SEND = CheckKind(
     title="My mail is rejected or lost",
     intro="Who sends to whom? The wizard checks what the receiver will check about you.",
     fields=(
-        Field("sender", "Your address (sender)", "me@example.org",
+        Field("sender", "Sender (your address)", "me@example.org",
               lambda v: parse_address(v, "sender address"), option="--from"),
-        Field("recipient", "The recipient", "friend@example.net",
+        Field("recipient", "Recipient", "friend@example.net",
               lambda v: parse_address(v, "recipient address"), option="--to"),
-        Field("ip", "Your server's public IP (optional)", "192.0.2.25", parse_ip,
+        Field("ip", "Public IP (optional)", "192.0.2.25", parse_ip,
               required=False, option="--ip"),
-        Field("helo", "Your server's HELO name (optional)", "mail.example.org", _helo,
+        Field("helo", "HELO name (optional)", "mail.example.org", _helo,
               required=False, option="--helo"),
         Field("dkim_selector", "DKIM selector (optional)", "default",
               lambda v: parse_domain(v, "DKIM selector").ascii, required=False,
               option="--dkim-selector"),
-        Field("message", "A sent message to verify, .eml (optional)", "~/sent.eml",
+        Field("message", "Sent message, .eml (optional)", "~/sent.eml",
               _message_file, required=False, option="--message"),
     ),
 )
@@ -169,7 +169,7 @@ RELAY = CheckKind(
     title="Is my server an open relay?",
     intro="Which server should be tested? Only test servers you are responsible for.",
     fields=(
-        Field("server", "Server (host or IP, optional :port)", "mail.example.org",
+        Field("server", "Server (host or IP[:port])", "mail.example.org",
               parse_host_port),
     ),
     needs_consent=True,

@@ -20,21 +20,25 @@ from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.ui.screens.base import WizardScreen
 from mxwizard.untrusted import visible
 
-#: Names the explainer's pure entry point may have (it is written alongside the wizard).
-_ENTRY_POINTS = ("explain_text", "explain", "diagnose_text", "explain_bounce")
-
 
 def explainer() -> Callable[[str], Diagnosis] | None:
-    """The function that turns pasted text into a Diagnosis of kind "explain", if it exists."""
+    """The function that turns pasted text into a Diagnosis of kind "explain", if it exists.
+
+    ``mxwizard.explain.explain_text`` returns (diagnosis, exit status); only the diagnosis is
+    shown here."""
     try:
         module: Any = importlib.import_module("mxwizard.explain")
     except ImportError:
         return None
-    for name in _ENTRY_POINTS:
-        function = getattr(module, name, None)
-        if callable(function):
-            return function
-    return None
+    function = getattr(module, "explain_text", None)
+    if not callable(function):
+        return None
+
+    def explain(text: str) -> Diagnosis:
+        result = function(text)
+        return result[0] if isinstance(result, tuple) else result
+
+    return explain
 
 
 class BounceScreen(WizardScreen):

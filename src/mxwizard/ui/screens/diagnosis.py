@@ -56,6 +56,7 @@ class DiagnosisScreen(WizardScreen):
         Binding("t", "tab('transcript')", "Transcript", show=False),
         Binding("d", "tab('dns')", "DNS", show=False),
         Binding("c", "copy_fix", "Copy fix", show=False),
+        Binding("z", "zoom", "Zoom", show=False),
     ]
 
     def __init__(self, title: str, plan: Plan, settings: Settings,
@@ -237,6 +238,10 @@ class DiagnosisScreen(WizardScreen):
         else:
             self.query_one(DnsView).focus()
 
+    def action_zoom(self) -> None:
+        """Give the tabs the whole width (the path and the "why" hide), or bring them back."""
+        self.toggle_class("-zoomed")
+
     def action_copy_fix(self) -> None:
         """Copy the highlighted finding's fix to the clipboard."""
         finding = self.query_one(FindingsView).current
@@ -253,6 +258,8 @@ class DiagnosisScreen(WizardScreen):
                      for tab, label in TABS.items()]
         if self.diagnosis is not None:
             commands.append(("Show: verdict", "The headline and the fixes", self.action_verdict))
+        commands.append(("Zoom the tabs", "Hide the path to give the tabs the whole width",
+                         self.action_zoom))
         if self.running:
             commands.append(("Stop the check", "Cancel the probes still running", self.action_stop))
         return commands

@@ -22,10 +22,10 @@ _EXTENSIONS = {"markdown": ".md", "json": ".json"}
 
 
 def default_path(diagnosis: Diagnosis, fmt: str) -> str:
-    """``mxwizard-<kind>-<target>.md`` in the current directory (a safe file name)."""
+    """``mxwizard-<kind>-<target>.md``, a safe file name relative to the current directory."""
     target = diagnosis.target.get("domain") or next(iter(diagnosis.target.values()), "report")
     slug = re.sub(r"[^A-Za-z0-9.-]+", "_", str(target))[:60].strip("._") or "report"
-    return os.path.join(os.getcwd(), f"mxwizard-{diagnosis.kind}-{slug}{_EXTENSIONS[fmt]}")
+    return f"mxwizard-{diagnosis.kind}-{slug}{_EXTENSIONS[fmt]}"
 
 
 def render(diagnosis: Diagnosis, fmt: str) -> str:
@@ -56,7 +56,7 @@ class ExportScreen(ModalScreen[None]):
             with RadioSet(id="export-format"):
                 yield RadioButton("Markdown (for a ticket or a forum post)", value=True, id="markdown")
                 yield RadioButton("JSON (for scripts)", id="json")
-            yield Label("Save to:")
+            yield Label("Save to (a name alone means the current directory):")
             yield Input(value=default_path(self.diagnosis, self.fmt), id="export-path", compact=True)
             yield Static(id="export-status")
             with Horizontal(id="export-buttons"):
@@ -107,7 +107,7 @@ class ExportScreen(ModalScreen[None]):
         except OSError as exc:
             self._status(False, f"Could not save: {visible(exc.strerror or str(exc), 200)}")
             return
-        self._status(True, f"Saved to {visible(str(path), 300)}")
+        self._status(True, f"Saved to {visible(str(path.resolve()), 300)}")
 
     def action_copy(self) -> None:
         """Copy the report to the clipboard."""

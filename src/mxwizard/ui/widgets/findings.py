@@ -100,7 +100,8 @@ class FindingsView(Vertical):
         self._by_option = {}
         options: list[Option] = []
         if self.grouped:
-            problems = [f for f in findings if f.status.rank >= Status.WARN.rank]
+            problems = sorted((f for f in findings if f.status.rank >= Status.WARN.rank),
+                              key=lambda f: -f.status.rank)
             for side in _SIDES:
                 mine = [f for f in problems if f.side is side]
                 if mine:

@@ -29,8 +29,8 @@ _DIRECTION_STYLE = {
 }
 
 
-def _explainer() -> Callable[[TranscriptLine], str] | None:
-    """The annotator's long explanation of a line, when the transcript module offers one."""
+def _explainer() -> Callable[[Transcript, int], str] | None:
+    """The annotator's long explanation of a line (``explain_line(transcript, index)``)."""
     module = importlib.import_module("mxwizard.transcript")
     return getattr(module, "explain_line", None)
 
@@ -55,8 +55,9 @@ def session_heading(transcript: Transcript) -> Option:
     return Option(Content.assemble((text, "bold")), disabled=True)
 
 
-def line_explanation(line: TranscriptLine) -> Content:
+def line_explanation(transcript: Transcript, index: int) -> Content:
     """The detail pane for a line: the text in full, the note, and the long explanation."""
+    line = transcript.lines[index]
     arrow, _ = _DIRECTION_STYLE.get(line.dir, ("??", ""))
     who = {Direction.CLIENT: "We sent", Direction.SERVER: "The server replied",
            Direction.INFO: "Note from the probe", Direction.ERROR: "Error"}.get(line.dir, "Line")
@@ -69,11 +70,11 @@ def line_explanation(line: TranscriptLine) -> Content:
     explain = _explainer()
     if explain is not None:
         try:
-            long = explain(line)
+            long = explain(transcript, index)
         except Exception:  # an annotator bug must not take the view down
             long = ""
         if long:
-            parts += ["\n", visible(long, 3000).replace("\\n", "\n")]
+            parts += ["\n", "\n".join(visible(paragraph, 2000) for paragraph in long.splitlines())]
     return Content.assemble(*parts)
 
 
@@ -89,7 +90,7 @@ class TranscriptView(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._sessions: list[int] = []
-        self._lines: dict[str, TranscriptLine] = {}
+        self._lines: dict[str, tuple[Transcript, int]] = {}
         self.follow = True
 
     def compose(self) -> ComposeResult:
@@ -109,7 +110,11 @@ class TranscriptView(Vertical):
             self._sessions.append(id(transcript))
             option_list.add_option(session_heading(transcript))
         key = f"l{len(self._lines)}"
-        self._lines[key] = line
+        index = next((i for i, known in enumerate(transcript.lines) if known is line), None)
+        if index is None:  # not recorded in its transcript: explain it on its own
+            transcript = Transcript(transcript.host, transcript.ip, transcript.port, [line])
+            index = 0
+        self._lines[key] = (transcript, index)
         option_list.add_option(Option(line_prompt(line), id=key))
         if self.follow and not option_list.has_focus:
             option_list.highlighted = option_list.option_count - 1
@@ -131,6 +136,6 @@ class TranscriptView(Vertical):
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         """Explain the highlighted line."""
         event.stop()
-        line = self._lines.get(event.option.id or "")
-        if line is not None:
-            self.query_one("#transcript-detail", Static).update(line_explanation(line))
+        where = self._lines.get(event.option.id or "")
+        if where is not None:
+            self.query_one("#transcript-detail", Static).update(line_explanation(*where))
