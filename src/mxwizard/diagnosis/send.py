@@ -1,1 +1,222 @@
-"""The send branch: would a receiver accept mail from this server? (built by the sender issue)"""
+"""The send branch: would a receiver accept mail from this server, as this sender?
+
+The postmaster's questions, in the order a receiver asks them: which address does the mail come
+from (and is the server behind NAT), does that address have a confirmed, non-generic name, does
+the HELO name fit, does the sender's domain exist, is the address on a blocklist, does SPF
+authorise it, is DKIM in order, and does the result satisfy the domain's DMARC policy.
+
+Independent questions overlap: once the IP is known, reverse DNS, the blocklists and SPF run at
+the same time; the sender domain, DKIM and the DMARC record need no IP and start at once. HELO
+waits for reverse DNS (without ``--helo`` it assumes the PTR name); the DMARC alignment waits
+for SPF and DKIM; the identity table comes last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from mxwizard.diagnosis.auth_rules import SpfFacts, judge_spf
+from mxwizard.diagnosis.blocklist_rules import BlocklistFacts, judge_blocklists
+from mxwizard.diagnosis.dkim_rules import DkimFacts, judge_dkim
+from mxwizard.diagnosis.dmarc_rules import judge_alignment, judge_dmarc_record
+from mxwizard.diagnosis.identity_rules import (
+    judge_helo,
+    judge_ip,
+    judge_rdns,
+    judge_sender_domain,
+    usable_ip,
+)
+from mxwizard.diagnosis.identity_table import judge_identity
+from mxwizard.diagnosis.runner import Context
+from mxwizard.diagnosis.tree import Facts, Plan, Step
+from mxwizard.inputs import MailAddress
+from mxwizard.knowledge.blocklists import DEFAULT_DOMAIN_LISTS, DEFAULT_IP_LISTS, ListKind, blocklist
+from mxwizard.probes.dkim import dkim_key, from_domain_of, verify_message
+from mxwizard.probes.dmarc import DmarcFacts, dmarc_record
+from mxwizard.probes.dns import Lookup
+from mxwizard.probes.dnsbl import blocklist_sweep
+from mxwizard.probes.helo import HeloFacts, helo_facts, is_bare
+from mxwizard.probes.mx import MxFacts, mx_records
+from mxwizard.probes.public_ip import PublicIp, Scope, address_scope, detect_in_lab, detect_online
+from mxwizard.probes.rdns import ReverseDns, reverse_dns
+from mxwizard.probes.spf import check_spf, include_tree
+
+#: Largest message file read for --message (a DKIM check needs the message, not attachments).
+MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+
+
+def _recorder(ctx: Context) -> Callable[[Lookup], None]:
+    """Where lookups made by a probe's own DNS client (an echo server, the lab's whoami) go, so
+    they appear in the diagnosis's DNS view like every other lookup."""
+    return ctx._record_lookup
+
+
+def _read_message(path: str) -> tuple[bytes, str]:
+    """The message file's bytes, or an explanation why it cannot be read."""
+    try:
+        with Path(path).open("rb") as handle:
+            data = handle.read(MAX_MESSAGE_BYTES + 1)
+    except OSError as exc:
+        return b"", f"{path}: {exc.strerror or exc}"
+    if len(data) > MAX_MESSAGE_BYTES:
+        return b"", f"{path} is larger than {MAX_MESSAGE_BYTES // (1024 * 1024)} MB"
+    return data, ""
+
+
+def _has_ip(facts: Facts) -> bool:
+    return usable_ip(facts) is not None
+
+
+def _helo_known(helo: str | None) -> Callable[[Facts], bool]:
+    def known(facts: Facts) -> bool:
+        if helo:
+            return True
+        rdns: ReverseDns | None = facts.get("rdns")
+        return rdns is not None and bool(rdns.names)
+    return known
+
+
+def helo_name(helo: str | None, facts: Facts) -> str:
+    """The HELO name the server says: ``--helo``, else its (preferably confirmed) PTR name."""
+    if helo:
+        return helo
+    rdns: ReverseDns = facts["rdns"]
+    return (rdns.confirmed_names or list(rdns.names))[0]
+
+
+def plan(sender: MailAddress, recipient: MailAddress, ip: str | None = None, helo: str | None = None,
+         dkim_selector: str | None = None, message: str | None = None) -> Plan:
+    """The send tree for mail from ``sender`` to ``recipient`` (the CLI's ``check send``)."""
+    domain = sender.domain.ascii
+
+    async def observe_ip(ctx: Context) -> PublicIp:
+        settings = ctx.settings
+        if ip and address_scope(ip, settings.lab) is Scope.PUBLIC:
+            return PublicIp(ip)
+        if settings.lab and settings.resolver is not None:
+            found = await detect_in_lab(settings.resolver, settings.source_ip, settings.timeout,
+                                        _recorder(ctx), ctx.slots, ctx.clock)
+        else:  # the real internet: ask the echo services the way admins do by hand
+            found = await detect_online(ctx.dns, settings.timeout, _recorder(ctx), ctx.slots,
+                                        ctx.clock)
+        return replace(found, given=ip)
+
+    async def observe_rdns(ctx: Context) -> ReverseDns:
+        return await reverse_dns(ctx.dns, usable_ip(ctx.facts) or "")
+
+    async def observe_helo(ctx: Context) -> HeloFacts:
+        return await helo_facts(ctx.dns, helo_name(helo, ctx.facts), assumed=not helo)
+
+    async def observe_sender_domain(ctx: Context) -> MxFacts:
+        return await mx_records(ctx.dns, domain)
+
+    async def observe_blocklists(ctx: Context) -> BlocklistFacts:
+        chosen = ctx.settings.dnsbl_zones
+        ip_zones = [z for z in chosen if blocklist(z).kind is ListKind.IP] if chosen \
+            else [b.zone for b in DEFAULT_IP_LISTS]
+        domain_lists = [blocklist(z) for z in chosen if blocklist(z).kind is ListKind.DOMAIN] \
+            if chosen else list(DEFAULT_DOMAIN_LISTS)
+        tests = {b.zone: b.test_entry for b in domain_lists if b.test_entry}
+        address = usable_ip(ctx.facts) or ""
+        ip_sweep, domain_sweep = await asyncio.gather(
+            blocklist_sweep(ctx.dns, address, ip_zones),
+            blocklist_sweep(ctx.dns, domain, [b.zone for b in domain_lists], ListKind.DOMAIN, tests))
+        return BlocklistFacts(ip_sweep, domain_sweep)
+
+    async def observe_spf(ctx: Context) -> SpfFacts:
+        address = usable_ip(ctx.facts) or ""
+        limit = ctx.settings.timeout * 3.5
+        helo_check = bool(helo) and not is_bare(helo or "") and not (helo or "").startswith("[")
+        mailfrom, tree, helo_verdict = await asyncio.gather(
+            check_spf(ctx.dns, address, str(sender), helo or domain, limit),
+            include_tree(ctx.dns, domain),
+            check_spf(ctx.dns, address, f"postmaster@{helo}", helo or "", limit, identity="helo")
+            if helo_check else asyncio.sleep(0, None))
+        return SpfFacts(address, mailfrom, tree, helo_verdict)
+
+    async def observe_dkim(ctx: Context) -> DkimFacts:
+        key = await dkim_key(ctx.dns, dkim_selector, domain) if dkim_selector else None
+        if message is None:
+            return DkimFacts(domain, key)
+        data, problem = await asyncio.to_thread(_read_message, message)
+        if problem:
+            return DkimFacts(domain, key, unreadable=problem)
+        return DkimFacts(domain, key, await verify_message(ctx.dns, data))
+
+    def from_domain() -> str:
+        if message is not None:
+            data, problem = _read_message(message)
+            if not problem:
+                return from_domain_of(data) or domain
+        return domain
+
+    async def observe_dmarc(ctx: Context) -> DmarcFacts:
+        return await dmarc_record(ctx.dns, await asyncio.to_thread(from_domain))
+
+    async def nothing_to_observe(ctx: Context) -> None:
+        return None
+
+    def has_dmarc_record(facts: Facts) -> bool:
+        found: DmarcFacts = facts["dmarc"]
+        return found.record is not None and not found.several
+
+    target = {"from": str(sender), "to": str(recipient), "shown": f"{sender} to {recipient}"}
+    target.update({k: v for k, v in (("ip", ip), ("helo", helo), ("dkim_selector", dkim_selector),
+                                     ("message", message)) if v})
+    steps: list[Step[object]] = [
+        Step("ip", "Your server's public IP address",
+             "Receivers judge the address your mail comes from. Behind a home router that is the "
+             "router's public address, not the one your server knows itself by.",
+             observe_ip, judge_ip, budget=2.5),  # type: ignore[arg-type]
+        Step("sender-domain", f"Your sender domain {sender.domain.text}",
+             "Receivers refuse senders whose domain does not exist or cannot take replies.",
+             observe_sender_domain, judge_sender_domain, budget=2.5),  # type: ignore[arg-type]
+        Step("rdns", "Reverse DNS of your IP",
+             "The first thing a receiver does is look up the name behind your address and check "
+             "that it points back. No name, or a home-connection name, is a common reason for "
+             "refusal.", observe_rdns, judge_rdns, after=("ip",), when=_has_ip,  # type: ignore[arg-type]
+             budget=2.5),
+        Step("helo", "Your server's HELO name",
+             "Your server introduces itself with a name in HELO/EHLO. It must be a real public "
+             "name, ideally the same as your reverse DNS name.",
+             observe_helo, lambda facts, found: judge_helo(facts, found, domain),  # type: ignore[arg-type]
+             after=("ip", "rdns"), when=_helo_known(helo), budget=1.5),
+        Step("dnsbl", "Blocklists",
+             "Receivers ask public blocklists about your address. A listing means refusal at "
+             "many of them, and each list says why.",
+             observe_blocklists, judge_blocklists, after=("ip",), when=_has_ip,  # type: ignore[arg-type]
+             budget=3.5),
+        Step("spf", "SPF",
+             "The SPF record of your domain lists the addresses allowed to send its mail. "
+             "Receivers check that yours is among them.",
+             observe_spf, judge_spf, after=("ip",), when=_has_ip,  # type: ignore[arg-type]
+             budget=4.5),
+        Step("dkim", "DKIM",
+             "DKIM signs each message with a key whose public half is in your DNS, so receivers "
+             "can tell the mail really comes from your domain and was not changed.",
+             observe_dkim, judge_dkim, budget=3.5),  # type: ignore[arg-type]
+        Step("dmarc", "DMARC record",
+             "DMARC tells receivers what to do with mail that fails SPF and DKIM for your domain.",
+             observe_dmarc, judge_dmarc_record, budget=2.5),  # type: ignore[arg-type]
+        Step("dmarc-alignment", "DMARC for this message",
+             "DMARC passes only if SPF or DKIM passes for your own domain (the one in From).",
+             nothing_to_observe, lambda facts, _none: judge_alignment(facts, domain),
+             after=("spf", "dkim", "dmarc"), when=has_dmarc_record, budget=0.5),
+        Step("identity", "Your server's identity at a glance",
+             "Address, reverse DNS, HELO name and sender domain side by side, the way a receiver "
+             "compares them.",
+             nothing_to_observe,
+             lambda facts, _none: judge_identity(facts, usable_ip(facts) or "", domain),
+             after=("ip", "rdns", "helo", "sender-domain", "spf"), budget=0.5),
+    ]
+    # ---- The delivery rehearsal (the SMTP work) goes here, after the steps above. --------------
+    # It needs the HELO name the server says, which without --helo comes from the PTR:
+    #     from mxwizard.diagnosis.delivery import delivery_steps
+    #     steps += delivery_steps(sender, recipient, helo_of=lambda facts: helo_name(helo, facts),
+    #                             helo_after=() if helo else ("rdns",))
+    # (``helo_name`` above raises KeyError when there is no --helo and no PTR; delivery should
+    # then fall back to mail.SENDER-DOMAIN or skip.)
+    return Plan("send", target, tuple(steps))

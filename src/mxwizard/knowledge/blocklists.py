@@ -94,6 +94,8 @@ class Blocklist:
     refusals: frozenset[str] = frozenset()
     #: A note shown with every answer of this list (how it is run, what it expects of users).
     note: str = ""
+    #: The entry the list promises to list, for the self-test (RFC 5782: 127.0.0.2 or "test").
+    test_entry: str = ""
 
     def decode(self, answer: str) -> Code:
         """The meaning of an answer address (``default`` when the list did not document it)."""
@@ -179,13 +181,14 @@ DEFAULT_DOMAIN_LISTS: tuple[Blocklist, ...] = (
             "127.0.1.106": Code("abused botnet C&C", _DBL_ABUSED + "a botnet.", Cause.DOMAIN_ABUSE),
         },
         default=Code("listed", "Spamhaus lists the domain.", Cause.DOMAIN_ABUSE),
-        removal=_SPAMHAUS_REMOVAL, refusals=SPAMHAUS_ERRORS),
+        removal=_SPAMHAUS_REMOVAL, refusals=SPAMHAUS_ERRORS, test_entry="dbltest.com"),
     Blocklist("multi.surbl.org", "SURBL", ListKind.DOMAIN,
               default=Code("listed", "The domain appears in spam, phishing or malware messages.",
                            Cause.DOMAIN_ABUSE),
               removal="https://surbl.org/surbl-analysis",
               refusals=frozenset({"127.0.0.1"}),
-              note="SURBL answers 127.0.0.1 to resolvers that are not allowed to ask."),
+              note="SURBL answers 127.0.0.1 to resolvers that are not allowed to ask.",
+              test_entry="test.surbl.org"),
     Blocklist("multi.uribl.com", "URIBL", ListKind.DOMAIN,
               codes={
                   "127.0.0.2": Code("black", "The domain appears in spam often.", Cause.DOMAIN_ABUSE),
@@ -195,7 +198,8 @@ DEFAULT_DOMAIN_LISTS: tuple[Blocklist, ...] = (
               default=Code("listed", "URIBL lists the domain.", Cause.DOMAIN_ABUSE),
               removal="https://admin.uribl.com/",
               refusals=frozenset({"127.0.0.1"}),
-              note="URIBL answers 127.0.0.1 to resolvers that are not allowed to ask."),
+              note="URIBL answers 127.0.0.1 to resolvers that are not allowed to ask.",
+              test_entry="test.uribl.com"),
 )
 
 _KNOWN: dict[str, Blocklist] = {b.zone: b for b in (*DEFAULT_IP_LISTS, *DEFAULT_DOMAIN_LISTS)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mxwizard.knowledge.blocklists import ListKind
@@ -71,10 +71,11 @@ def query_name(subject: str, zone: str, kind: ListKind) -> str:
     return ".".join(reversed(nibbles)) + f".{zone}"
 
 
-async def _ask_zone(dns: DnsClient, subject: str, zone: str, kind: ListKind) -> ZoneAnswer:
+async def _ask_zone(dns: DnsClient, subject: str, zone: str, kind: ListKind,
+                    test_entry: str) -> ZoneAnswer:
     query, listed, clean = await asyncio.gather(
         dns.query(query_name(subject, zone, kind), "A"),
-        dns.query(query_name(SELF_TEST_LISTED[kind], zone, kind), "A"),
+        dns.query(query_name(test_entry, zone, kind), "A"),
         dns.query(query_name(SELF_TEST_CLEAN[kind], zone, kind), "A"),
     )
     reason = None
@@ -84,13 +85,19 @@ async def _ask_zone(dns: DnsClient, subject: str, zone: str, kind: ListKind) -> 
 
 
 async def blocklist_sweep(
-    dns: DnsClient, subject: str, zones: Sequence[str], kind: ListKind = ListKind.IP
+    dns: DnsClient, subject: str, zones: Sequence[str], kind: ListKind = ListKind.IP,
+    test_entries: Mapping[str, str] | None = None,
 ) -> BlocklistSweep:
     """Ask every zone about ``subject`` at once (plus each zone's self-test) and collect the answers.
 
-    Raises ``ValueError`` for an IP list and a subject that is not an IP address.
+    ``test_entries`` gives a zone's own must-be-listed test entry where it differs from RFC
+    5782's (some domain lists use their own test domain). Raises ``ValueError`` for an IP list
+    and a subject that is not an IP address.
     """
     if kind is ListKind.IP:
         ipaddress.ip_address(subject)
-    answers = await asyncio.gather(*(_ask_zone(dns, subject, zone, kind) for zone in zones))
+    entries = test_entries or {}
+    answers = await asyncio.gather(*(
+        _ask_zone(dns, subject, zone, kind, entries.get(zone, SELF_TEST_LISTED[kind]))
+        for zone in zones))
     return BlocklistSweep(subject, kind, tuple(answers))
