@@ -85,10 +85,12 @@ _MICROSOFT = [
     _sig("Outlook", r"\bA?S31\d\d\b|part of their network is on our block list", "blocked-ip",
          "Outlook block list (S3140/S3150)",
          "Microsoft (Outlook.com, Hotmail, Microsoft 365) has your IP address or its network on "
-         "its own block list. Public blocklist checks cannot see this list."),
+         "its own block list. Public blocklist checks cannot see this list; ask Microsoft to "
+         "delist the IP through its sender support pages (sender.office.com)."),
     _sig("Outlook", r"\b5\.7\.6[0-4]\d\b|banned sending IP", "blocked-ip",
          "Microsoft banned-IP list (5.7.606-649)",
-         "Microsoft 365 refuses your IP address: it is on Microsoft's list of banned senders."),
+         "Microsoft 365 refuses your IP address: it is on Microsoft's list of banned senders. "
+         "The delisting form is at sender.office.com."),
     _sig("Outlook", r"\b4\.7\.650\b|rate limited due to IP reputation", "rate-limited",
          "Microsoft rate limit (IP reputation)",
          "Microsoft is slowing down mail from your IP address because its reputation is still "
@@ -152,12 +154,14 @@ _BLOCKLISTS = [
          "Block List."),
     _sig("Spamhaus", r"spamhaus", "blocked-ip", "IP listed by Spamhaus",
          "Your IP address is on a Spamhaus list (SBL, XBL/CSS, or the PBL of dynamic and end-user "
-         "ranges)."),
+         "ranges). Look the IP up at check.spamhaus.org: it says which list and how to get off it; "
+         "for the PBL the answer is to send through your provider's relay."),
     _sig("SpamCop", r"spamcop", "blocked-ip", "IP listed by SpamCop",
          "Your IP address is on the SpamCop blocklist, which lists IPs that recently sent mail "
-         "reported as spam."),
+         "reported as spam. The entry expires by itself about a day after the reports stop."),
     _sig("Barracuda", r"barracuda", "blocked-ip", "IP listed by Barracuda",
-         "Your IP address has a poor score in the Barracuda Reputation list."),
+         "Your IP address has a poor score in the Barracuda Reputation list; a removal request "
+         "can be filed at barracudacentral.org."),
     _sig("UCEPROTECT", r"uceprotect", "blocked-ip", "IP listed by UCEPROTECT",
          "Your IP address (or its network) is on the UCEPROTECT blocklist."),
     _sig("PSBL", r"psbl\.surriel\.com|\bpsbl\b", "blocked-ip", "IP listed by PSBL",

@@ -1,0 +1,219 @@
+"""The bounce classes: every reason a message comes back, whose side it is on, and what to do.
+
+A bounce (or a refusal in an SMTP session) falls into one of a small number of classes that
+postmasters recognise at a glance: the address does not exist, the mailbox is full, your IP is
+on a blocklist, your domain failed SPF/DKIM/DMARC, and so on (DESIGN.md §4). For each class this
+module holds a plain explanation for someone who has never run a mail server, the fix, whose side
+the fault is usually on, and which branch of the wizard and which ``mxwizard check`` command to
+run next. Sides are the strings of :class:`mxwizard.diagnosis.findings.Side` ("you", "them",
+"network", "none"), kept as plain strings so this module stays free of imports. Pure data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Placeholders in ``next_check`` that :meth:`BounceClass.command` fills in when it can.
+YOU, THEM, THEIR_DOMAIN = "YOU@YOUR-DOMAIN", "THEM@THEIR-DOMAIN", "THEIR-DOMAIN"
+
+
+@dataclass(frozen=True)
+class BounceClass:
+    """One reason for a bounce."""
+
+    name: str
+    #: Whose side the fault is usually on: "you", "them", "network" or "none".
+    side: str
+    #: The headline, in plain words.
+    title: str
+    #: What happened and why, for a novice.
+    explanation: str
+    #: What to do about it.
+    fix: str
+    #: The wizard branch that investigates it: "send", "receive" or "none".
+    branch: str
+    #: The check to run next, with YOU / THEM / THEIR-DOMAIN placeholders.
+    next_check: str
+
+    def command(self, you: str | None = None, them: str | None = None) -> str:
+        """The next ``mxwizard check`` command with the addresses filled in where known."""
+        return fill(self.next_check, you, them)
+
+
+def fill(template: str, you: str | None = None, them: str | None = None) -> str:
+    """Replace the YOU / THEM / THEIR-DOMAIN placeholders of a command with known addresses."""
+    text = template
+    if them:
+        text = text.replace(THEM, them)
+        if "@" in them:
+            text = text.replace(THEIR_DOMAIN, them.rsplit("@", 1)[1])
+    if you:
+        text = text.replace(YOU, you)
+    return text
+
+
+#: The send check, for faults on the sender's side.
+SEND_CHECK = f"mxwizard check send --from {YOU} --to {THEM}"
+_SEND = SEND_CHECK
+_RECEIVE = f"mxwizard check receive {THEIR_DOMAIN}"
+_MAILBOX = f"mxwizard check receive {THEIR_DOMAIN} --mailbox {THEM}"
+
+_CLASSES = (
+    BounceClass(
+        "user-unknown", "them", "The recipient's address does not exist",
+        "The receiving server answered that it has no mailbox by this name. Either the address "
+        "is mistyped, or the person has left, changed address or closed the account.",
+        "Check the spelling of the address letter by letter and ask the recipient for their "
+        "current address by another channel. Sending again to the same address will not help.",
+        "receive", _MAILBOX,
+    ),
+    BounceClass(
+        "mailbox-full", "them", "The recipient's mailbox is full",
+        "The address exists, but the mailbox has used up its storage quota, so the server takes "
+        "nothing more until the owner deletes mail. Abandoned mailboxes often end up like this.",
+        "Nothing is wrong on your side. Tell the recipient by another channel, or send again in "
+        "a few days; if it keeps happening the mailbox is probably abandoned.",
+        "none", _MAILBOX,
+    ),
+    BounceClass(
+        "host-unknown", "them", "The recipient's domain cannot receive mail",
+        "The part after the @ does not exist in DNS, or it publishes no mail server (MX) that "
+        "works, or it says outright that it accepts no mail (a null MX). If the domain is "
+        "mistyped, the fault is yours; otherwise their DNS is broken.",
+        "Check the domain for typos (gmial.com, outlok.com). If it is right, the recipient's "
+        "administrator has to fix the domain's MX records; the receive check shows what is wrong.",
+        "receive", _RECEIVE,
+    ),
+    BounceClass(
+        "relay-denied", "them", "The receiving server does not accept mail for this domain",
+        "The server your message reached refused to take it for that domain: it is not (or no "
+        "longer) the domain's mail server, or it has not been told that the domain is its own "
+        "(the 'accepted domains' mistake). When you get this from your own provider's server, "
+        "your mail program is not logged in, and it will not relay for strangers.",
+        "If the domain's MX records point to the wrong server, or that server is missing the "
+        "domain in its accepted/local domains, the recipient's administrator must fix it. If you "
+        "send through your provider, turn on 'my server requires authentication' (port 587).",
+        "receive", _RECEIVE,
+    ),
+    BounceClass(
+        "blocked-ip", "you", "Your server's IP address is blocked",
+        "The receiver refused the connection because of the IP address your mail comes from: it "
+        "is on a public blocklist (Spamhaus, SpamCop, Barracuda...), on a provider's own list "
+        "(Microsoft, Yahoo), in a range meant for home or dynamic connections, or its reputation "
+        "is simply poor. The message itself was not even looked at.",
+        "Find out why the IP is listed (an infected machine, an open relay, a compromised "
+        "account sending spam), fix that first, then ask for delisting at the list named in the "
+        "bounce. From a home or dynamic address, send through your ISP's or provider's relay.",
+        "send", _SEND,
+    ),
+    BounceClass(
+        "auth-failed", "you", "Your domain failed authentication (SPF, DKIM or DMARC)",
+        "The receiver checked whether your server is allowed to send for your domain: the SPF "
+        "record does not list your IP, or the DKIM signature is missing or broken, and your "
+        "DMARC policy (or the receiver's own rules) says to refuse such mail.",
+        "Publish an SPF record that includes every server that sends your mail, sign outgoing "
+        "mail with DKIM and publish the key, then re-test. The send check shows which record is "
+        "wrong and prints the record to publish.",
+        "send", f"{_SEND} --dkim-selector SELECTOR",
+    ),
+    BounceClass(
+        "rdns-or-helo", "you", "Your server's reverse DNS or HELO name was rejected",
+        "Receivers check who your server claims to be: the IP address needs a PTR (reverse DNS) "
+        "record, that name must resolve back to the same IP, and the name your server gives in "
+        "HELO/EHLO must be a real, fully qualified host name. One of these failed.",
+        "Ask whoever owns the IP address (your ISP or hosting provider) to set its PTR record to "
+        "your mail server's name, make that name's A record point to the IP, and configure the "
+        "server to use the same name in HELO.",
+        "send", f"{_SEND} --helo YOUR-HELO-NAME",
+    ),
+    BounceClass(
+        "spam-content", "you", "The message itself was judged to be spam",
+        "The receiver accepted the connection but its filters scored the message as spam or "
+        "dangerous: the wording, the links (a linked domain on a blocklist), attachments, or "
+        "missing authentication made it look unwanted.",
+        "Send a plain test message to the same address to confirm it is the content. Remove "
+        "link shorteners and listed domains, avoid attachment-only mail, and make sure the "
+        "message is DKIM-signed.",
+        "send", f"{_SEND} --message FILE.eml",
+    ),
+    BounceClass(
+        "rate-limited", "you", "You are sending too much, too fast",
+        "The receiver limits how many messages or connections it takes from one IP address in a "
+        "given time, and you went over it. New IP addresses and senders with complaints get much "
+        "lower limits.",
+        "Slow down: lower the number of parallel connections and messages per connection, and "
+        "let the queue retry. If you send newsletters, send only to people who asked for them.",
+        "send", _SEND,
+    ),
+    BounceClass(
+        "greylisted", "none", "The receiver asked to try again later (greylisting)",
+        "Greylisting: the receiver turns away the first attempt from a sender it has not seen "
+        "before, because real mail servers come back and most spam tools do not. The message "
+        "is still in your server's queue.",
+        "Nothing to do: your server will retry on its own and the retry is normally accepted "
+        "after a few minutes. Only if it still fails after some hours, check that your server "
+        "retries from the same IP address.",
+        "none", _RECEIVE,
+    ),
+    BounceClass(
+        "expired", "network", "Your server gave up after retrying for days",
+        "The message could not be delivered for so long that your server's queue lifetime ran "
+        "out (often five days). The real cause is the temporary error it kept getting: the "
+        "receiving servers were unreachable, refused for now, or kept deferring.",
+        "Look at the last error in the bounce: it says why every retry failed. Check that the "
+        "recipient's mail servers answer on port 25 from your network, then send again.",
+        "receive", _RECEIVE,
+    ),
+    BounceClass(
+        "message-too-big", "you", "The message is too big",
+        "The receiver refuses messages over its size limit. Attachments grow by about a third "
+        "when they are encoded for mail, so a 20 MB file needs about 27 MB.",
+        "Send the file as a link (a shared folder or file transfer service), or split it "
+        "across several messages. The receive check shows the limit the server announces "
+        "(SIZE in its EHLO answer).",
+        "receive", _RECEIVE,
+    ),
+    BounceClass(
+        "tls-required", "you", "An encrypted (TLS) connection was required",
+        "One side insists on encryption: the receiver wants STARTTLS before it takes the "
+        "message, or your server is set to deliver only over TLS and the receiver did not offer "
+        "it or its certificate did not check out.",
+        "Enable STARTTLS for outgoing mail on your server (opportunistic TLS is the normal "
+        "setting). If your server requires verified TLS for this domain, check the receiver's "
+        "certificate with the receive check.",
+        "receive", _RECEIVE,
+    ),
+    BounceClass(
+        "network-error", "network", "Your server could not connect to the receiver",
+        "The connection to the recipient's mail server timed out, was refused or broke off. "
+        "Either their server is down, or something in between (often your ISP or cloud "
+        "provider, which block outgoing port 25) stops the traffic.",
+        "Check whether their mail servers answer on port 25, and whether your network lets you "
+        "reach port 25 at all: timeouts to several unrelated mail servers point to your ISP "
+        "blocking port 25, and then you must send through its relay.",
+        "receive", _RECEIVE,
+    ),
+)
+
+#: The bounce classes by name.
+BOUNCE_CLASSES: dict[str, BounceClass] = {c.name: c for c in _CLASSES}
+
+#: What the explainer says when no class fits.
+UNKNOWN_ADVICE = (
+    "The text did not match any rejection this tool knows. Read the server's own words in the "
+    "evidence below: they usually name the reason. If the reply starts with 4, the sending "
+    "server keeps retrying; with 5, it has given up. Running the send check against the same "
+    f"recipient ({_SEND}) tests the usual suspects: reverse DNS, HELO, blocklists, SPF and DKIM."
+)
+
+
+#: How the wizard's welcome screen names each branch.
+BRANCH_LABELS = {
+    "send": "my mail is not delivered (sending)",
+    "receive": "mail to a domain does not arrive (receiving)",
+}
+
+
+def bounce_class(name: str) -> BounceClass | None:
+    """The class named ``name``, or None."""
+    return BOUNCE_CLASSES.get(name)
