@@ -14,10 +14,13 @@ import pytest
 from mxwizard.lab.scenarios import SCENARIOS, Scenario
 
 SMTP = "the SMTP conversation (issue 5: transcripts, MX walk, relay test, delivery rehearsal)"
-SENDER = "the sender identity checks (issue 6: IP, rDNS, HELO, blocklists, SPF, DKIM, DMARC)"
+
+DELIVERY = ("the delivery rehearsal in the send plan (the SMTP work's delivery steps, wired in by "
+            "the integrator where diagnosis/send.py says)")
 
 PENDING: dict[str, str] = {
-    **{s.name: SENDER for s in SCENARIOS if s.kind == "send"},
+    **{s.name: DELIVERY for s in SCENARIOS
+       if s.kind == "send" and any(i.startswith(("delivery.", "port25.")) for i in s.expect)},
 }
 
 
