@@ -71,19 +71,6 @@ def query_name(subject: str, zone: str, kind: ListKind) -> str:
     return ".".join(reversed(nibbles)) + f".{zone}"
 
 
-async def _ask_zone(dns: DnsClient, subject: str, zone: str, kind: ListKind,
-                    test_entry: str) -> ZoneAnswer:
-    query, listed, clean = await asyncio.gather(
-        dns.query(query_name(subject, zone, kind), "A"),
-        dns.query(query_name(test_entry, zone, kind), "A"),
-        dns.query(query_name(SELF_TEST_CLEAN[kind], zone, kind), "A"),
-    )
-    reason = None
-    if query.outcome is Outcome.ANSWER:
-        reason = await dns.query(query_name(subject, zone, kind), "TXT")
-    return ZoneAnswer(zone, query, reason, listed, clean)
-
-
 async def blocklist_sweep(
     dns: DnsClient, subject: str, zones: Sequence[str], kind: ListKind = ListKind.IP,
     test_entries: Mapping[str, str] | None = None,
@@ -97,7 +84,20 @@ async def blocklist_sweep(
     if kind is ListKind.IP:
         ipaddress.ip_address(subject)
     entries = test_entries or {}
-    answers = await asyncio.gather(*(
-        _ask_zone(dns, subject, zone, kind, entries.get(zone, SELF_TEST_LISTED[kind]))
-        for zone in zones))
-    return BlocklistSweep(subject, kind, tuple(answers))
+    zones = list(zones)
+    # All questions at once. The real ones are created first, so that when the diagnosis bounds
+    # how many queries are in flight, they go out in the first wave and the self-tests after.
+    asked = await asyncio.gather(
+        *(dns.query(query_name(subject, zone, kind), "A") for zone in zones),
+        *(dns.query(query_name(entries.get(zone, SELF_TEST_LISTED[kind]), zone, kind), "A")
+          for zone in zones),
+        *(dns.query(query_name(SELF_TEST_CLEAN[kind], zone, kind), "A") for zone in zones))
+    count = len(zones)
+    queries, listed, clean = asked[:count], asked[count:2 * count], asked[2 * count:]
+    listed_zones = [i for i, query in enumerate(queries) if query.outcome is Outcome.ANSWER]
+    reasons = await asyncio.gather(*(
+        dns.query(query_name(subject, zones[i], kind), "TXT") for i in listed_zones))
+    reason_of: dict[int, Lookup] = dict(zip(listed_zones, reasons, strict=True))
+    answers = tuple(ZoneAnswer(zone, queries[i], reason_of.get(i), listed[i], clean[i])
+                    for i, zone in enumerate(zones))
+    return BlocklistSweep(subject, kind, answers)
