@@ -137,6 +137,8 @@ class DiagnosisScreen(WizardScreen):
         self.refresh_bindings()
         if event.state is WorkerState.SUCCESS and isinstance(event.worker.result, Diagnosis):
             self.diagnosis = event.worker.result
+            # sessions that ran at the same time were shown interleaved; now one after another
+            self.query_one(TranscriptView).show_all(self.diagnosis.transcripts)
             self.wizard.remember_result(Result(self.check_title, self.diagnosis, self.plan, self.settings))
             self._announce(self.diagnosis)
             self.action_verdict()

@@ -73,8 +73,9 @@ def line_explanation(transcript: Transcript, index: int) -> Content:
             long = explain(transcript, index)
         except Exception:  # an annotator bug must not take the view down
             long = ""
-        if long:
-            parts += ["\n", "\n".join(visible(paragraph, 2000) for paragraph in long.splitlines())]
+        paragraphs = [visible(p, 2000) for p in long.splitlines() if p.strip() != line.note.strip()]
+        if any(paragraphs):
+            parts += ["\n", "\n".join(paragraphs)]
     return Content.assemble(*parts)
 
 
@@ -89,7 +90,7 @@ class TranscriptView(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._sessions: list[int] = []
+        self._last_session: int | None = None
         self._lines: dict[str, tuple[Transcript, int]] = {}
         self.follow = True
 
@@ -104,10 +105,11 @@ class TranscriptView(Vertical):
         return self.query_one("#transcript-list", OptionList)
 
     def add_line(self, transcript: Transcript, line: TranscriptLine) -> None:
-        """Append a line; a new session gets a heading first."""
+        """Append a line. Sessions run at the same time, so a heading names the session whenever
+        the next line belongs to a different one than the line before."""
         option_list = self.option_list
-        if id(transcript) not in self._sessions:
-            self._sessions.append(id(transcript))
+        if self._last_session != id(transcript):
+            self._last_session = id(transcript)
             option_list.add_option(session_heading(transcript))
         key = f"l{len(self._lines)}"
         index = next((i for i, known in enumerate(transcript.lines) if known is line), None)
@@ -120,9 +122,9 @@ class TranscriptView(Vertical):
             option_list.highlighted = option_list.option_count - 1
 
     def show_all(self, transcripts: list[Transcript]) -> None:
-        """Show finished transcripts (a diagnosis shown again, or one loaded in one go)."""
+        """Show finished transcripts one session after another (a finished diagnosis)."""
         self.option_list.clear_options()
-        self._sessions.clear()
+        self._last_session = None
         self._lines.clear()
         for transcript in transcripts:
             for line in transcript.lines:

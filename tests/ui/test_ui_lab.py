@@ -1,0 +1,93 @@
+"""The wizard against the built-in lab: every scenario fills its form without an error, the
+open-relay lesson runs end to end after consent, and the receive check shows real SMTP sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mxwizard.lab.scenarios import SCENARIOS
+from mxwizard.settings import Settings
+from mxwizard.ui.app import WizardApp
+from mxwizard.ui.checks import CHECKS
+from mxwizard.ui.screens.consent import ConsentScreen
+from mxwizard.ui.screens.diagnosis import DiagnosisScreen
+from mxwizard.ui.screens.form import FormScreen
+from mxwizard.ui.screens.verdict import VerdictScreen
+from mxwizard.ui.widgets.transcript import TranscriptView
+
+SIZE = (80, 24)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_every_scenario_fills_its_form_with_valid_values(scenario: Any) -> None:
+    check = CHECKS[scenario.kind]
+    raw = check.values_from_args(scenario.args)
+    _values, errors = check.parse(raw)
+    assert errors == {}
+    # every form field given on the command line comes through, options and positional alike
+    args = list(scenario.args)
+    for field in check.fields:
+        if field.option and field.option in args:
+            assert raw[field.name] == args[args.index(field.option) + 1]
+        elif not field.option:
+            assert raw[field.name] == args[2]
+
+
+async def settle(pilot: Any) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def test_open_relay_lesson_end_to_end(read_screen: Any) -> None:
+    app = WizardApp(Settings(timeout=5), lab=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("5")
+        await pilot.pause()
+        names = [s.name for s in app.scenarios]
+        await pilot.press(*["down"] * names.index("open-relay"), "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)
+        assert app.screen.raw_values()["server"] == "relay.open.test"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConsentScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, VerdictScreen)
+        assert "relay.open" in app.screen.diagnosis.ids()
+        assert "✖ FAIL" in read_screen(app)
+        await pilot.press("escape", "t")
+        await pilot.pause()
+        assert isinstance(app.screen, DiagnosisScreen)
+        view = app.screen.query_one(TranscriptView)
+        assert view.line_count > 5
+        lines = [app.screen.diagnosis.transcripts[0].lines[i].text  # type: ignore[union-attr]
+                 for i in range(len(app.screen.diagnosis.transcripts[0].lines))]  # type: ignore[union-attr]
+        assert not any(line.upper().startswith("DATA") for line in lines)
+
+
+async def test_receive_in_the_lab_groups_concurrent_sessions(read_screen: Any) -> None:
+    app = WizardApp(Settings(timeout=5), lab=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.open_scenario(next(s for s in app.scenarios if s.name == "healthy-domain"))
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("escape")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DiagnosisScreen) and screen.diagnosis is not None
+        view = screen.query_one(TranscriptView)
+        sessions = len(screen.diagnosis.transcripts)
+        assert sessions >= 2
+        headings = [view.option_list.get_option_at_index(i)
+                    for i in range(view.option_list.option_count)
+                    if view.option_list.get_option_at_index(i).disabled]
+        assert len(headings) == sessions  # one heading per session once finished
+        assert view.line_count == sum(len(t.lines) for t in screen.diagnosis.transcripts)
