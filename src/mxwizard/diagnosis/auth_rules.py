@@ -58,16 +58,23 @@ def judge_spf(facts: Facts, found: SpfFacts) -> list[Finding]:
     findings: list[Finding] = []
     result = verdict.result
     if result == "pass":
-        heavy = found.tree.lookup_terms()
-        note = (f" Careful: the whole record tree has {heavy} terms that cost a DNS lookup. The "
-                f"limit is {LOOKUP_LIMIT}; this check passed because a match came early, but "
-                "receivers that evaluate further, or mail from your other senders, hit the "
-                "limit and get a permerror.") if heavy > LOOKUP_LIMIT else ""
         findings.append(Finding(
-            "spf.pass", Status.PASS if not note else Status.WARN,
-            f"SPF of {domain} authorises {ip}",
-            detail=f"Receivers checking SPF for mail from {domain} sent by {ip} get 'pass'.{note}",
+            "spf.pass", Status.PASS, f"SPF of {domain} authorises {ip}",
+            detail=(f"Receivers checking SPF for mail from {domain} sent by {ip} get 'pass' "
+                    f"(decided by {visible(verdict.mechanism or 'the record', 200)})."),
             evidence=evidence))
+        heavy = found.tree.lookup_terms()
+        if heavy > LOOKUP_LIMIT:
+            findings.append(Finding(
+                "spf.lookup-risk", Status.WARN,
+                f"The SPF record of {domain} has {heavy} terms that cost a DNS lookup",
+                detail=(f"The limit is {LOOKUP_LIMIT}. This check passed because a match came "
+                        "early, but mail from your other senders (listed further down) makes "
+                        "receivers evaluate more of the record, hit the limit and get a "
+                        "permerror."),
+                fix=("Remove include: entries for services you no longer use, or replace a and "
+                     "mx terms by ip4:/ip6: entries where the addresses are stable."),
+                side=Side.YOU, evidence=evidence))
     elif result == "fail":
         findings.append(Finding(
             "spf.fail", Status.FAIL, f"SPF of {domain} does not allow {ip} to send its mail",

@@ -12,6 +12,7 @@ The record parser is pure and never raises: records are hostile input.
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass, field
 
 from mxwizard.probes.dns import DnsClient, Lookup, Outcome
@@ -23,7 +24,10 @@ _FALLBACK_SUFFIXES = frozenset({
 })
 
 
-def _load_suffix_list() -> object | None:
+@functools.cache
+def _suffix_list() -> object | None:
+    """The packaged public suffix list, parsed on first use (it takes a noticeable fraction of a
+    second, which ``mxwizard --help`` and the receive check should not pay)."""
     try:
         from publicsuffixlist import PublicSuffixList
     except ImportError:
@@ -31,14 +35,12 @@ def _load_suffix_list() -> object | None:
     return PublicSuffixList()
 
 
-_PSL = _load_suffix_list()
-
-
 def organisational_domain(domain: str) -> str:
     """The registered domain above ``domain`` (its public suffix plus one label)."""
     domain = domain.lower().rstrip(".")
-    if _PSL is not None:
-        found = _PSL.privatesuffix(domain)  # type: ignore[attr-defined]
+    psl = _suffix_list()
+    if psl is not None:
+        found = psl.privatesuffix(domain)  # type: ignore[attr-defined]
         return str(found) if found else domain
     labels = domain.split(".")
     if len(labels) >= 3 and ".".join(labels[-2:]) in _FALLBACK_SUFFIXES:
