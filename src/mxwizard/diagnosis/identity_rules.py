@@ -219,7 +219,8 @@ def judge_rdns(facts: Facts, found: ReverseDns) -> list[Finding]:
         evidence=evidence)]
 
 
-def _is_internal(name: str, lab: bool) -> bool:
+def is_internal_name(name: str, lab: bool = False) -> bool:
+    """True for names and address literals that only mean something inside a private network."""
     lowered = name.lower().rstrip(".")
     if lowered in INTERNAL_NAMES or lowered.endswith(INTERNAL_SUFFIXES):
         return True
@@ -251,7 +252,7 @@ def judge_helo(facts: Facts, found: HeloFacts, sender_domain: str) -> list[Findi
     advice = suggested_helo(facts, sender_domain)
     settings = HELO_SETTINGS.format(name=advice)
     ip = usable_ip(facts) if "ip" in facts else None
-    if _is_internal(name, facts.settings.lab):
+    if is_internal_name(name, facts.settings.lab):
         return [Finding(
             "helo.internal", Status.FAIL, f"Your server introduces itself as '{shown}', an internal name",
             detail=(f"'{shown}' only means something inside your own network. Receivers see a "

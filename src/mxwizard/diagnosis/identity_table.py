@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from mxwizard.diagnosis.auth_rules import SpfFacts
 from mxwizard.diagnosis.findings import Finding, Status
-from mxwizard.diagnosis.identity_rules import looks_generic
+from mxwizard.diagnosis.identity_rules import is_internal_name, looks_generic
 from mxwizard.diagnosis.tree import Facts
 from mxwizard.probes.helo import HeloFacts
 from mxwizard.probes.mx import MxFacts
@@ -57,8 +57,11 @@ def identity_rows(facts: Facts, ip: str, sender_domain: str) -> list[Row]:
     if helo is not None:
         label = "HELO (assumed)" if helo.assumed else "HELO name"
         fqdn = "." in helo.name or helo.literal is not None
-        rows.append(Row(label, helo.name, fqdn,
-                        "504 5.5.2 Helo command rejected: need fully-qualified hostname (Postfix)"))
+        internal = is_internal_name(helo.name, facts.settings.lab)
+        rows.append(Row(label, helo.name, fqdn and not internal,
+                        "504 5.5.2 Helo command rejected: need fully-qualified hostname (Postfix)"
+                        if not fqdn else "450 4.7.1 Helo command rejected: Host not found "
+                        "(Postfix), 501 5.5.4 (Gmail)"))
         if helo.literal is None and fqdn:
             rows.append(Row("HELO → address", ", ".join(helo.addresses) or "(none)",
                             ip in helo.addresses or (rdns is not None and helo.name in rdns.names),
