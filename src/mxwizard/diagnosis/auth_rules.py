@@ -106,9 +106,13 @@ def judge_spf(facts: Facts, found: SpfFacts) -> list[Finding]:
         if over:
             why = (f"Evaluating it needs more than {LOOKUP_LIMIT} DNS lookups (include, a, mx, "
                    "ptr, exists, redirect each count, and so does everything they include).")
+            stopgap = proposed_record(found.tree.record, ip)
             fix = ("Reduce the lookups: remove include: entries for services you no longer use, "
                    "replace a and mx by ip4:/ip6: entries where the addresses are stable, or "
-                   "ask a provider for a flatter include.\n" + _record_fix(found))
+                   "ask a provider for a flatter include. As a stopgap, put your server's "
+                   "address first: receivers stop at the first match, so mail from this server "
+                   "then passes before the limit is reached (your other senders still fail):\n"
+                   f"  {domain}. 3600 IN TXT \"{visible(stopgap, 600)}\"")
         elif voids:
             why = (f"More than {VOID_LIMIT} of its lookups found nothing (names that do not exist "
                    "or have no records): usually include: entries of services you left.")
