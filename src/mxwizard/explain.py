@@ -14,6 +14,7 @@ renderers sanitise.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Sequence
@@ -25,7 +26,7 @@ from mxwizard.knowledge.bounce_parser import MAX_INPUT, Bounce, RecipientReport,
 from mxwizard.knowledge.bounces import BOUNCE_CLASSES, UNKNOWN_ADVICE
 from mxwizard.knowledge.enhanced import split
 from mxwizard.knowledge.replies import enhanced_meaning, meaning
-from mxwizard.knowledge.signatures import class_for_enhanced, provider_of, recognise
+from mxwizard.knowledge.signatures import Signature, class_for_enhanced, provider_of, recognise
 from mxwizard.untrusted import visible
 
 __all__ = ["Bounce", "Classification", "RecipientReport", "classify", "explain_command", "explain_text",
@@ -56,6 +57,17 @@ def _specific(enhanced: str | None) -> bool:
     return parts is not None and parts[1:] != (0, 0)
 
 
+@functools.lru_cache(maxsize=32)
+def _recognise_body(code: int | None, enhanced: str | None, body: str) -> Signature | None:
+    """The signature of a bounce's whole text; every recipient of a bounce shares the same body."""
+    return recognise(code, enhanced, body)
+
+
+@functools.lru_cache(maxsize=32)
+def _provider_of_body(body: str) -> str | None:
+    return provider_of(body)
+
+
 def classify(report: RecipientReport, body: str = "") -> Classification:
     """Judge one recipient's failure: the bounce class, the side, and whether it is final.
 
@@ -75,13 +87,13 @@ def classify(report: RecipientReport, body: str = "") -> Classification:
         if by_code is not None:
             klass, side = by_code
         elif body and body.strip() != text.strip():
-            signature = recognise(code, enhanced, body)
+            signature = _recognise_body(code, enhanced, body)
     if signature is not None:
         klass, side, reason, provider = (signature.bounce_class, signature.side,
                                          signature.explanation, signature.provider)
     if klass is None and code in (521, 556):
         klass = "host-unknown"
-    provider = provider or provider_of(text) or (provider_of(body) if body else None)
+    provider = provider or provider_of(text) or (_provider_of_body(body) if body else None)
 
     first = split(report.enhanced or report.status or "") if (report.enhanced or report.status) else None
     digit = code // 100 if code else (first[0] if first else None)

@@ -21,8 +21,12 @@ from mxwizard.knowledge import formats
 from mxwizard.knowledge.enhanced import split
 from mxwizard.knowledge.replies import parse_reply
 
-#: Input beyond this many characters is not read (a bounce's facts are near its start).
-MAX_INPUT = 2_000_000
+#: Input beyond this many characters is not read: a bounce with the original message and its
+#: attachments returned can be several megabytes, but the facts are in its first parts.
+MAX_INPUT = 10_000_000
+#: How much of the human-readable and delivery-status text is searched (bounds the work on
+#: hostile input; real notifications are a few kilobytes).
+MAX_TEXT = 200_000
 
 _STRONG = re.compile(r"(?<![\w.])([245]\d\d)[ \t-]+#?([245]\.\d{1,3}\.\d{1,3})(?![\w.])")
 _WEAK = re.compile(
@@ -295,7 +299,7 @@ def _walk(part: email.message.Message, texts: list[str], dsn: list[str], origina
                 _walk(sub, texts, dsn, originals)
         return
     if ctype == "text/plain" or (ctype == "text/html" and not texts):
-        body = _decode(part)
+        body = _decode(part)[:MAX_TEXT]
         if ctype == "text/html":
             body = re.sub(r"<[^>]{0,2000}>", " ", re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>", "\n", body))
         texts.append(body)
@@ -357,7 +361,8 @@ def parse_bounce(text: str) -> Bounce:
             texts = [text]
     else:
         texts = [text]
-    body = "\n".join(texts)
+    body = "\n".join(texts)[:MAX_TEXT]
+    dsn = [part[:MAX_TEXT] for part in dsn]
     cut = formats.RETURNED_MESSAGE.search(body)
     human = body[: cut.start()] if cut else body
     reports, reporting, dsn_sender = _dsn_reports("\n\n".join(dsn) if dsn else human)

@@ -41,13 +41,13 @@ _GMAIL = [
     _sig("Gmail", r"unusual rate of unsolicited mail.{0,200}\bblocked\b", "blocked-ip",
          "Gmail blocked your IP (unsolicited mail)",
          "Gmail saw too much unwanted mail from your IP address and now refuses it outright."),
-    _sig("Gmail", r"\b4\.7\.28\b|unusual rate of unsolicited mail|temporarily rate limited",
+    _sig("Gmail", r"\b4\.7\.28\b|unusual rate of unsolicited mail",
          "rate-limited", "Gmail rate limit (unusual volume)",
          "Gmail saw an unusual amount of unwanted mail from your IP address and is slowing it "
          "down. It lifts by itself once the volume and the complaints go down."),
     _sig("Gmail", r"not authori[sz]ed to send (?:e-?mail )?directly to our servers"
                   r"|use the smtp relay at your service provider", "blocked-ip",
-         "Gmail: IP may not send directly (dynamic range)",
+         "Gmail: IP may not send directly (dynamic)",
          "Gmail does not take mail straight from this IP address: it belongs to a range meant for "
          "home or dynamic connections, which should hand mail to their provider's relay."),
     _sig("Gmail", r"does not have a PTR record|forward DNS entry does not point to the sending IP",
@@ -76,7 +76,7 @@ _GMAIL = [
          "Gmail: message too big", "The message is bigger than Gmail accepts (25 MB in total)."),
     _sig("Gmail", r"HELO/EHLO argument is invalid", "rdns-or-helo", "Gmail: invalid HELO name",
          "Your server introduced itself with a HELO/EHLO name that is not a valid host name."),
-    _sig("Gmail", r"(?=.*\bgsmtp\b).*\b4\.7\.0\b", "rate-limited", "Gmail: deferred (rate/reputation)",
+    _sig("Gmail", r"\A(?=.*\bgsmtp\b).*\b4\.7\.0\b", "rate-limited", "Gmail: deferred (rate/reputation)",
          "Gmail deferred the message because of the volume or reputation of mail from your IP.",
          classes="4"),
 ]
@@ -139,7 +139,7 @@ _YAHOO = [
     _sig("Yahoo", r"\bBL2[0-3]\b|ip is in Spamhaus'?s? list", "blocked-ip",
          "Yahoo: IP on a Spamhaus list",
          "Yahoo refuses the connection because your IP address is listed by Spamhaus."),
-    _sig("Yahoo", r"(?=.*yahoo).*\b5\.7\.9\b|\b5\.7\.9 Message not accepted for policy reasons",
+    _sig("Yahoo", r"\A(?=.*yahoo).*\b5\.7\.9\b|\b5\.7\.9 Message not accepted for policy reasons",
          "auth-failed", "Yahoo: needs SPF or DKIM",
          "Yahoo rejected the message for policy reasons; for most senders this means it was not "
          "authenticated with SPF or DKIM (or DMARC failed)."),
@@ -221,7 +221,7 @@ _MTAS = [
     _sig("qmail", r"isn'?t in my list of allowed rcpthosts", "relay-denied", "qmail: not in rcpthosts",
          "The receiving qmail server does not accept mail for this domain."),
     _sig("qmail", r"isn'?t in my control/locals file", "relay-denied",
-         "qmail: MX points here but domain is not local",
+         "qmail: MX here but domain not local",
          "DNS says this server receives the domain's mail, but the server is not set up for it.",
          side="them"),
     _sig("qmail", r"over the allowed quota|mailfolder is over", "mailbox-full", "qmail: over quota",
