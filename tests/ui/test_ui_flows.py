@@ -360,3 +360,34 @@ async def test_bounce_screen_keeps_the_text_and_explains_or_says_it_cannot(read_
             assert app.screen.diagnosis.kind == "explain"
         else:
             assert "not available yet" in read_screen(app)
+
+
+async def test_step_through_plays_the_conversation_one_line_per_key(make_plan: Any,
+                                                                    read_screen: Any) -> None:
+    from mxwizard.ui.screens.replay import ReplayScreen
+
+    app = WizardApp(Settings(), lab=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.start_diagnosis("Mail does not reach me", make_plan("receive"))
+        await finish(pilot)
+        await pilot.press("escape", "p")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen)
+        assert screen.shown == 1 and "Line 1 of 12" in read_screen(app)
+        await pilot.press("space", "space")
+        await pilot.pause()
+        assert screen.shown == 3
+        text = read_screen(app)
+        assert "C→ EHLO wizard.example" in text and "MAIL FROM" not in text
+        assert "We sent at 20 ms" in text  # the newest line is explained
+        await pilot.press("backspace")
+        await pilot.pause()
+        assert screen.shown == 2 and "EHLO wizard.example" not in read_screen(app)
+        await pilot.press("a")
+        await pilot.pause()
+        assert screen.shown == 12 and "End of the conversation" in read_screen(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DiagnosisScreen)

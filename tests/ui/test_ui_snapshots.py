@@ -70,6 +70,12 @@ def test_diagnosis_tabs(snap_compare: Any, make_plan: Any, tab: str) -> None:
     assert snap_compare(app, run_before=run_before, press=keys, terminal_size=SIZE)
 
 
+def test_replay(snap_compare: Any, make_plan: Any) -> None:
+    app, run_before = finished_app(make_plan)
+    assert snap_compare(app, run_before=run_before, press=["escape", "p", "space", "space", "space"],
+                        terminal_size=SIZE)
+
+
 def test_export(snap_compare: Any, make_plan: Any) -> None:
     app, run_before = finished_app(make_plan)
     assert snap_compare(app, run_before=run_before, press=["e"], terminal_size=SIZE)

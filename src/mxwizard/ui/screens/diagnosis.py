@@ -57,6 +57,7 @@ class DiagnosisScreen(WizardScreen):
         Binding("d", "tab('dns')", "DNS", show=False),
         Binding("c", "copy_fix", "Copy fix", show=False),
         Binding("z", "zoom", "Zoom", show=False),
+        Binding("p", "replay", "Step through"),
     ]
 
     def __init__(self, title: str, plan: Plan, settings: Settings,
@@ -208,6 +209,8 @@ class DiagnosisScreen(WizardScreen):
             return self.diagnosis is not None
         if action == "rerun":
             return not self.running
+        if action == "replay":
+            return self.diagnosis is not None and bool(self.diagnosis.transcripts)
         return True
 
     def action_stop(self) -> None:
@@ -240,6 +243,13 @@ class DiagnosisScreen(WizardScreen):
         else:
             self.query_one(DnsView).focus()
 
+    def action_replay(self) -> None:
+        """Play the SMTP sessions back one line per key press (for lessons)."""
+        if self.diagnosis is not None:
+            from mxwizard.ui.screens.replay import ReplayScreen
+
+            self.app.push_screen(ReplayScreen(self.check_title, self.diagnosis.transcripts))
+
     def action_zoom(self) -> None:
         """Give the tabs the whole width (the path and the "why" hide), or bring them back."""
         self.toggle_class("-zoomed")
@@ -260,6 +270,8 @@ class DiagnosisScreen(WizardScreen):
                      for tab, label in TABS.items()]
         if self.diagnosis is not None:
             commands.append(("Show: verdict", "The headline and the fixes", self.action_verdict))
+            commands.append(("Step through the SMTP conversation", "One line per key press",
+                             self.action_replay))
         commands.append(("Zoom the tabs", "Hide the path to give the tabs the whole width",
                          self.action_zoom))
         if self.running:
