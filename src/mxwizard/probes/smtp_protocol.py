@@ -1,0 +1,352 @@
+"""The recording SMTP protocol: every byte to and from the server, as transcript lines, with time.
+
+aiosmtplib has no transcript hook, but everything it sends goes through ``SMTPProtocol.write`` and
+everything it receives (after STARTTLS too, already decrypted) through
+``SMTPProtocol.data_received``. :class:`RecordingProtocol` sits there and hands each line to a
+:class:`SessionRecorder`: the clock, the caller's ``on_line`` sink and the annotator.
+
+It also does what aiosmtplib cannot: it watches the rhythm of the conversation. Without pipelining
+a server owes exactly one reply per command. Lines that arrive while no command is waiting
+(unsolicited data), a second reply in the same segment as the expected one (replies out of step:
+a real client would pair every later reply with the wrong command), a greeting or reply line that
+is not ``NNN text``, plaintext after the 220 to STARTTLS (the sign of an injection attack) and a
+line cut off by the end of the connection are all recorded as :class:`Anomaly` facts. Surplus
+lines are recorded but never handed to aiosmtplib's parser, so its pairing of replies to commands
+stays right for the rest of the session.
+
+The protocol is swapped into aiosmtplib in exactly one place, :func:`_install` at the bottom of
+this module. A connection made without a recorder in :data:`_recorder_for_next_connection`
+behaves exactly like aiosmtplib's own protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+import aiosmtplib.smtp
+from aiosmtplib.errors import SMTPResponseException
+from aiosmtplib.protocol import SMTPProtocol
+
+from mxwizard.knowledge.smtp_commands import ANOMALIES
+from mxwizard.transcript import Annotator, Direction, TranscriptLine
+
+#: A reply line: three digits, then a space, a hyphen (more lines follow) or the end of the line.
+_REPLY_LINE = re.compile(rb"^([2-5][0-9][0-9])([ -]|\r?\n|$)")
+#: Longest line kept whole; longer lines are cut, recorded and the rest of them dropped.
+MAX_LINE_BYTES = 4096
+#: Shown instead of what follows ``AUTH <mechanism>`` and instead of answers to 334 challenges.
+REDACTED = "<redacted>"
+
+
+class AnomalyKind(str, Enum):
+    """The ways a server can break the rhythm of SMTP; each is a sign of a broken or hostile server."""
+
+    UNSOLICITED = "unsolicited"  # a line while no command was waiting for a reply
+    OUT_OF_STEP = "out-of-step"  # an extra reply in the same segment as the expected one
+    NOT_A_REPLY = "not-a-reply"  # a line that does not start with a three-digit code
+    BANNER_NOT_A_REPLY = "banner-not-a-reply"  # the greeting is not an SMTP reply at all
+    MIXED_CODES = "mixed-codes"  # the lines of one multi-line reply carry different codes
+    STARTTLS_INJECTION = "starttls-injection"  # plaintext after the 220 to STARTTLS
+    LINE_TOO_LONG = "line-too-long"  # a line longer than any real server sends
+    INCOMPLETE_LINE = "incomplete-line"  # the connection ended or timed out in the middle of a line
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """One sign of a broken or hostile server, with the raw line that shows it.
+
+    ``detail`` is our own wording and safe to show; ``line`` came from the network and must be
+    sanitised (:func:`mxwizard.untrusted.visible`) before it is shown.
+    """
+
+    kind: AnomalyKind
+    t_ms: float
+    detail: str
+    line: str
+
+
+_ANOMALY_NOTES = {kind: ANOMALIES[kind.value][0] for kind in AnomalyKind}
+
+
+def _looks_like(raw: bytes) -> str:
+    """Name the kind of server behind a greeting that is not SMTP, when it is recognisable."""
+    if raw.startswith(b"SSH-"):
+        return " (this looks like an SSH server)"
+    if raw.startswith((b"HTTP/", b"<")):
+        return " (this looks like a web server)"
+    if raw.startswith((b"+OK", b"* OK")):
+        return " (this looks like a POP3 or IMAP server)"
+    return ""
+
+
+class SessionRecorder:
+    """Collects one session's transcript lines and anomalies and passes each line on as it happens.
+
+    ``clock`` gives milliseconds (the caller's timeline, e.g. since the diagnosis started);
+    ``on_line`` receives every line, already annotated, the moment it is recorded.
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        on_line: Callable[[TranscriptLine], None],
+        annotator: Annotator | None = None,
+    ) -> None:
+        self.clock = clock
+        self.on_line = on_line
+        self.annotator = annotator if annotator is not None else Annotator()
+        #: Every line of the session in order.
+        self.lines: list[TranscriptLine] = []
+        #: Every protocol anomaly noticed, in order.
+        self.anomalies: list[Anomaly] = []
+        #: When the TCP connection came up (``None`` until it does).
+        self.connected_at: float | None = None
+        #: The protocol recording into this recorder, once the connection is being made.
+        self.protocol: RecordingProtocol | None = None
+
+    def record(
+        self, direction: Direction, text: str, *, encrypted: bool = False, note: str | None = None
+    ) -> TranscriptLine:
+        """Record one line now; ``note`` replaces the annotator's note when given."""
+        line = TranscriptLine(self.clock(), direction, text, encrypted=encrypted)
+        annotated = self.annotator.note(line)
+        line.note = note if note is not None else annotated
+        self.lines.append(line)
+        self.on_line(line)
+        return line
+
+    def info(self, text: str, *, encrypted: bool = False, note: str | None = None) -> TranscriptLine:
+        """Record a remark of the probe's own (connecting, TLS established, ...)."""
+        return self.record(Direction.INFO, text, encrypted=encrypted, note=note)
+
+    def error(self, text: str, *, encrypted: bool = False, note: str | None = None) -> TranscriptLine:
+        """Record something that went wrong (refused, timed out, connection lost)."""
+        return self.record(Direction.ERROR, text, encrypted=encrypted, note=note)
+
+    def flush(self) -> None:
+        """Record whatever the server sent of a line it never finished (before an error line)."""
+        if self.protocol is not None:
+            self.protocol.flush_partial()
+
+    def anomaly(self, kind: AnomalyKind, line: str, detail: str = "") -> None:
+        """Remember a sign of a broken or hostile server."""
+        self.anomalies.append(Anomaly(kind, self.clock(), detail or _ANOMALY_NOTES[kind], line))
+
+
+#: The recorder for the connection the current task is about to make (see module docstring).
+_recorder_for_next_connection: contextvars.ContextVar[SessionRecorder | None] = contextvars.ContextVar(
+    "mxwizard_smtp_recorder", default=None
+)
+
+
+def recording_into(recorder: SessionRecorder) -> contextvars.Token[SessionRecorder | None]:
+    """Make the next aiosmtplib connection of this task record into ``recorder``.
+
+    Returns the token to pass to :func:`stop_recording_into` once the connection is made.
+    """
+    return _recorder_for_next_connection.set(recorder)
+
+
+def stop_recording_into(token: contextvars.Token[SessionRecorder | None]) -> None:
+    """Undo :func:`recording_into`; the connection already made keeps its recorder."""
+    _recorder_for_next_connection.reset(token)
+
+
+class RecordingProtocol(SMTPProtocol):
+    """aiosmtplib's protocol plus a recorder that sees every line and the rhythm of the replies."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop | None = None,
+        connection_lost_callback: Callable[[SMTPProtocol], None] | None = None,
+    ) -> None:
+        super().__init__(loop=loop, connection_lost_callback=connection_lost_callback)
+        self.recorder = _recorder_for_next_connection.get()
+        if self.recorder is not None:
+            self.recorder.protocol = self
+        self._partial = bytearray()  # an incoming line still waiting for its line ending
+        self._dropping_long_line = False
+        self._awaiting_reply = False  # a command (or the greeting) is owed exactly one reply
+        self._greeting_due = False
+        self._reply_code: bytes | None = None  # code of the reply being received, line by line
+        self._reply_done_in_segment = False
+        self._last_verb = ""
+        self._last_code = b""
+        self._message_next = False  # DATA got 354: the next write is the message itself
+
+    # -- what we send -------------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        """Send ``data`` (aiosmtplib calls this) and record it line by line."""
+        super().write(data)
+        if self.recorder is None:
+            return
+        encrypted = self._over_ssl
+        self._awaiting_reply = True
+        self._reply_code = None
+        if self._message_next:
+            self._message_next = False
+            self._last_verb = "<message>"
+            lines = data.count(b"\r\n") - 1
+            self.recorder.record(
+                Direction.CLIENT, f"<message: {lines} lines, {len(data) - 3} bytes>", encrypted=encrypted
+            )
+            self.recorder.record(Direction.CLIENT, ".", encrypted=encrypted)
+            return
+        for raw in data.split(b"\r\n"):
+            if raw:
+                self._record_command(raw.decode("utf-8", "surrogateescape"), encrypted)
+
+    def _record_command(self, text: str, encrypted: bool) -> None:
+        assert self.recorder is not None
+        verb = text.split(" ", 1)[0].upper()
+        if self._last_verb in {"AUTH", "<auth-answer>"} and self._last_code == b"334":
+            # An answer to an AUTH challenge is a credential: never record it.
+            text, verb = REDACTED, "<auth-answer>"
+        elif verb == "AUTH":
+            parts = text.split(" ")
+            text = " ".join(parts[:2] + ([REDACTED] if len(parts) > 2 else []))
+        self._last_verb = verb
+        self.recorder.record(Direction.CLIENT, text, encrypted=encrypted)
+
+    # -- what we receive ----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """The TCP connection is up: the server owes us its greeting."""
+        super().connection_made(transport)
+        self._awaiting_reply = True
+        self._greeting_due = True
+        if self.recorder is not None:
+            self.recorder.connected_at = self.recorder.clock()
+            local = transport.get_extra_info("sockname")
+            where = f" from {local[0]}:{local[1]}" if isinstance(local, tuple) else ""
+            self.recorder.info(f"connected{where}", note="the TCP connection is up; the server speaks first")
+
+    def data_received(self, data: bytes) -> None:
+        """Split what arrived into lines, record them, and feed only the expected reply onwards."""
+        if self.recorder is None:
+            super().data_received(data)
+            return
+        self._reply_done_in_segment = False
+        self._partial.extend(data)
+        while True:
+            end = self._partial.find(b"\n")
+            if end == -1:
+                break
+            raw = bytes(self._partial[: end + 1])
+            del self._partial[: end + 1]
+            if self._dropping_long_line:  # the end of a line already cut and reported
+                self._dropping_long_line = False
+            elif len(raw) > MAX_LINE_BYTES:
+                self._take_over_long_line(raw)
+            else:
+                self._take_line(raw)
+        if len(self._partial) > MAX_LINE_BYTES:
+            if not self._dropping_long_line:
+                self._take_over_long_line(bytes(self._partial))
+                self._dropping_long_line = True
+            del self._partial[:]
+
+    def _take_over_long_line(self, raw: bytes) -> None:
+        """Record the start of an endless line, report it, and fail the reply it belongs to."""
+        assert self.recorder is not None
+        text = raw[:MAX_LINE_BYTES].decode("utf-8", "surrogateescape")
+        self.recorder.record(Direction.SERVER, text, encrypted=self._over_ssl,
+                             note=_ANOMALY_NOTES[AnomalyKind.LINE_TOO_LONG])
+        self.recorder.anomaly(AnomalyKind.LINE_TOO_LONG, text)
+        if self._awaiting_reply and self._response_waiter is not None and not self._response_waiter.done():
+            self._awaiting_reply = False
+            self._set_response_exception(
+                self._response_waiter, SMTPResponseException(-1, "Reply line too long")
+            )
+
+    def _take_line(self, raw: bytes) -> None:
+        assert self.recorder is not None
+        text = raw.rstrip(b"\n").removesuffix(b"\r").decode("utf-8", "surrogateescape")
+        match = _REPLY_LINE.match(raw)
+        if not self._awaiting_reply:
+            self._take_surplus_line(raw, text, match)
+            return
+        kind: AnomalyKind | None = None
+        detail = ""
+        if match is None:
+            kind = AnomalyKind.BANNER_NOT_A_REPLY if self._greeting_due else AnomalyKind.NOT_A_REPLY
+            detail = _ANOMALY_NOTES[kind] + (_looks_like(raw) if self._greeting_due else "")
+        elif self._reply_code is not None and match.group(1) != self._reply_code:
+            kind = AnomalyKind.MIXED_CODES
+        self.recorder.record(
+            Direction.SERVER, text, encrypted=self._over_ssl,
+            note=None if kind is None else _ANOMALY_NOTES[kind],
+        )
+        if kind is not None:
+            self.recorder.anomaly(kind, text, detail)
+        final = match is None or match.group(2) != b"-"
+        if match is not None and self._reply_code is None:
+            self._reply_code = match.group(1)
+        super().data_received(raw)
+        if final:
+            self._awaiting_reply = False
+            self._greeting_due = False
+            self._reply_done_in_segment = True
+            self._last_code = match.group(1) if match is not None else b""
+            self._message_next = self._last_verb == "DATA" and self._last_code == b"354"
+
+    def _take_surplus_line(self, raw: bytes, text: str, match: re.Match[bytes] | None) -> None:
+        assert self.recorder is not None
+        if self._last_verb == "STARTTLS" and self._last_code == b"220" and not self._over_ssl:
+            kind = AnomalyKind.STARTTLS_INJECTION
+        elif self._reply_done_in_segment and match is not None:
+            kind = AnomalyKind.OUT_OF_STEP
+        else:
+            kind = AnomalyKind.UNSOLICITED
+        self.recorder.record(Direction.SERVER, text, encrypted=self._over_ssl, note=_ANOMALY_NOTES[kind])
+        self.recorder.anomaly(kind, text)
+
+    def flush_partial(self) -> None:
+        """Record a line the server started but never ended (timeout or connection end)."""
+        if self.recorder is None or not self._partial:
+            return
+        text = bytes(self._partial).decode("utf-8", "surrogateescape")
+        del self._partial[:]
+        self.recorder.record(Direction.SERVER, text, encrypted=self._over_ssl,
+                             note=_ANOMALY_NOTES[AnomalyKind.INCOMPLETE_LINE])
+        self.recorder.anomaly(AnomalyKind.INCOMPLETE_LINE, text)
+
+    def eof_received(self) -> bool:
+        """The server closed its side of the connection."""
+        if self.recorder is not None:
+            self.flush_partial()
+            if self._quit_sent:
+                self.recorder.info("the server closed the connection", encrypted=self._over_ssl,
+                                   note="as it should after QUIT")
+            else:
+                self.recorder.error("the server closed the connection", encrypted=self._over_ssl,
+                                    note="the server hung up without being asked to")
+        return super().eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The connection is gone (closed by either side, or reset)."""
+        if self.recorder is not None:
+            self.flush_partial()
+            if exc is not None:
+                self.recorder.error(f"connection lost: {exc or type(exc).__name__}",
+                                    note="the connection broke (reset, or a network failure)")
+        super().connection_lost(exc)
+
+
+def _install() -> None:
+    """THE one place where aiosmtplib is told to build our protocol instead of its own.
+
+    ``aiosmtplib.SMTP._create_connection`` (a private method) constructs ``SMTPProtocol`` by the
+    name it finds in the ``aiosmtplib.smtp`` module, so that name is rebound here, once, when this
+    module is first imported. Connections made without a recorder behave exactly as before.
+    """
+    aiosmtplib.smtp.SMTPProtocol = RecordingProtocol  # type: ignore[misc]
+
+
+_install()
