@@ -126,7 +126,7 @@ def delivery_steps(sender: MailAddress, recipient: MailAddress,
 
     async def observe_mx(ctx: Context) -> RecipientMx:
         mx = await mx_records(ctx.dns, domain)
-        return RecipientMx(mx, await mx_hosts(ctx.dns, mx))
+        return RecipientMx(mx, await mx_hosts(ctx.dns, mx, reverse=False))
 
     async def observe_delivery(ctx: Context) -> Rehearsal:
         found: RecipientMx = ctx.facts["recipient-mx"]

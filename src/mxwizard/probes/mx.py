@@ -100,21 +100,27 @@ async def mx_records(dns: DnsClient, domain: str) -> MxFacts:
     return MxFacts(domain, mx, fallback)
 
 
-async def mx_host(dns: DnsClient, preference: int, host: str, implicit: bool = False) -> MxHost:
-    """The addresses of one MX host and the reverse DNS of each, all lookups overlapping."""
+async def mx_host(dns: DnsClient, preference: int, host: str, implicit: bool = False,
+                  reverse: bool = True) -> MxHost:
+    """The addresses of one MX host and (with ``reverse``) the reverse DNS of each."""
     if MxTarget(preference, host).ip_literal:
         return MxHost(preference, host, implicit=implicit)
     lookups = await dns.addresses(host)
     addresses = [str(v) for lookup in lookups for v in lookup.values()]
-    reverse = await asyncio.gather(*(reverse_dns(dns, ip) for ip in addresses))
-    return MxHost(preference, host, tuple(lookups), tuple(reverse), implicit)
+    found = await asyncio.gather(*(reverse_dns(dns, ip) for ip in addresses)) if reverse else []
+    return MxHost(preference, host, tuple(lookups), tuple(found), implicit)
 
 
-async def mx_hosts(dns: DnsClient, facts: MxFacts) -> list[MxHost]:
-    """Every MX host of the domain (or the domain itself as implicit MX), concurrently."""
+async def mx_hosts(dns: DnsClient, facts: MxFacts, reverse: bool = True) -> list[MxHost]:
+    """Every MX host of the domain (or the domain itself as implicit MX), concurrently.
+
+    A sender needs only the addresses; ``reverse=False`` skips the PTR and forward lookups that
+    a diagnosis of the domain's own servers wants, so a delivery can start two round trips sooner.
+    """
     if facts.targets:
         targets = [t for t in facts.targets if not t.is_null]
-        return list(await asyncio.gather(*(mx_host(dns, t.preference, t.host) for t in targets)))
+        return list(await asyncio.gather(
+            *(mx_host(dns, t.preference, t.host, reverse=reverse) for t in targets)))
     if facts.fallback_addresses:
-        return [await mx_host(dns, 0, facts.domain, implicit=True)]
+        return [await mx_host(dns, 0, facts.domain, implicit=True, reverse=reverse)]
     return []
