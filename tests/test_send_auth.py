@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,13 +11,13 @@ import dkim
 import dns.zone
 import pytest
 
-from mxwizard.lab.dns_server import LabDnsServer
+from mxwizard.lab.dns_server import Fault, LabDnsServer
 from mxwizard.lab.keys import LAB_DKIM_PRIVATE_KEY
 from mxwizard.lab.world import World
 from mxwizard.probes.dkim import KeyState, judge_key_record
 from mxwizard.probes.dmarc import aligned, dmarc_record, organisational_domain
 from mxwizard.probes.dns import DnsClient
-from mxwizard.probes.spf import include_tree, proposed_record
+from mxwizard.probes.spf import check_spf, include_tree, proposed_record
 from mxwizard.probes.spf_record import parse_spf
 
 CheckJson = Callable[[list[str]], tuple[int, Any]]
@@ -183,3 +184,19 @@ def test_organisational_domains_and_alignment() -> None:
     assert aligned("bounce.home.test", "home.test", strict=False)
     assert not aligned("bounce.home.test", "home.test", strict=True)
     assert not aligned("home.test", "other.test", strict=False)
+
+
+async def test_spf_check_ends_in_time_when_dns_never_answers() -> None:
+    """pyspf's thread gives up at the time limit (temperror) instead of hanging the diagnosis."""
+    text = "\n".join(["$ORIGIN slow.test.", "$TTL 60", "@ SOA ns.lab.test. h.lab.test. 1 60 60 60 60",
+                      "@ NS ns.lab.test.", '@ TXT "v=spf1 include:never.slow.test -all"'])
+    server = LabDnsServer([dns.zone.from_text(text, origin="slow.test.", relativize=False)],
+                          faults={"never.slow.test": (Fault.DROP, 0)})
+    port = await server.start("127.0.0.1", 0)
+    try:
+        client = DnsClient([("127.0.0.1", port)], timeout=30)
+        verdict = await asyncio.wait_for(
+            check_spf(client, "192.0.2.1", "a@slow.test", "mail.slow.test", time_limit=1), 20)
+    finally:
+        await server.close()
+    assert verdict.result == "temperror"

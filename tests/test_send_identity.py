@@ -12,8 +12,9 @@ from mxwizard.diagnosis.identity_rules import looks_generic
 from mxwizard.diagnosis.runner import diagnose
 from mxwizard.diagnosis.send import plan
 from mxwizard.inputs import parse_address
+from mxwizard.lab.dns_server import Fault, LabDnsServer
 from mxwizard.lab.internet import WHOAMI_NAME
-from mxwizard.lab.world import World
+from mxwizard.lab.world import World, lab_zones
 from mxwizard.probes.dns import Lookup
 from mxwizard.probes.public_ip import LAB_WHOAMI_NAME, Scope, address_scope, detect_in_lab
 from mxwizard.settings import Settings
@@ -166,3 +167,22 @@ async def test_steps_after_the_ip_overlap(lab: World) -> None:
     last_start = max(lk.t_ms for lk in first.values())
     first_end = min(lk.t_ms + lk.ms for lk in first.values())
     assert last_start < first_end
+
+
+async def test_undetectable_address_asks_for_ip() -> None:
+    """The whoami name fails: ip.unknown says how to find the address, the IP steps are skipped."""
+    server = LabDnsServer(lab_zones(), faults={WHOAMI_NAME: (Fault.SERVFAIL, 0)},
+                          whoami_name=WHOAMI_NAME)
+    port = await server.start("127.0.0.1", 0)
+    try:
+        settings = Settings(resolver=("127.0.0.1", port), timeout=3, lab=True,
+                            dnsbl_zones=("dnsbl.lab.test",))
+        diagnosis = await diagnose(plan(parse_address("alice@home.test"),
+                                        parse_address("bob@strict.test")), settings)
+    finally:
+        await server.close()
+    ids = [f.id for f in diagnosis.findings]
+    assert "ip.unknown" in ids and diagnosis.exit_status == 3
+    assert "--ip" in next(f for f in diagnosis.findings if f.id == "ip.unknown").fix
+    assert not {"rdns.ok", "dnsbl.ok", "spf.pass"} & set(ids)
+    assert "sender-domain.ok" in ids and "dmarc.policy" in ids  # what needs no IP still ran
