@@ -89,8 +89,8 @@ def classify(report: RecipientReport, body: str = "") -> Classification:
         elif body and body.strip() != text.strip():
             signature = _recognise_body(code, enhanced, body)
     if signature is not None:
-        klass, side, reason, provider = (signature.bounce_class, signature.side,
-                                         signature.explanation, signature.provider)
+        klass, side, provider = signature.bounce_class, signature.side, signature.provider
+        reason = signature.explanation if signature.adds_detail else ""
     if klass is None and code in (521, 556):
         klass = "host-unknown"
     provider = provider or provider_of(text) or (_provider_of_body(body) if body else None)

@@ -9,7 +9,7 @@ explanation is about the situation, in plain words; the bounce class adds the fi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class Signature:
     side: str | None = None
     #: Reply classes ("4", "5", "45") this applies to; empty for any, including free text.
     classes: str = ""
+    #: Whether the explanation says more than the bounce class's own (generic phrases do not).
+    adds_detail: bool = True
 
 
 def _sig(provider: str | None, pattern: str, bounce_class: str, topic: str, explanation: str,
@@ -232,7 +234,7 @@ _MTAS = [
 PROVIDER_SIGNATURES: tuple[Signature, ...] = (*_GMAIL, *_MICROSOFT, *_YAHOO, *_BLOCKLISTS, *_MTAS)
 
 #: Generic phrasing any MTA may use, from the most to the least specific.
-GENERIC: tuple[Signature, ...] = (
+_GENERIC: tuple[Signature, ...] = (
     _sig(None, r"\bexpired\b|queue lifetime|too long in (?:the )?queue|could not be delivered within"
                r"|delivery time (?:expired|exceeded)|maximum (?:queue )?time", "expired",
          "gave up: time in queue expired",
@@ -298,4 +300,10 @@ GENERIC: tuple[Signature, ...] = (
          "greylisted", "temporary refusal: try again later",
          "The receiver asked the sender to come back later. With no other reason given, this is "
          "usually greylisting, which resolves itself on the next retry.", classes="4"),
+)
+
+#: The generic signatures; only the SPF and DKIM/DMARC ones say more than their bounce class.
+GENERIC: tuple[Signature, ...] = tuple(
+    sig if sig.topic in ("SPF check failed", "DKIM/DMARC check failed") else replace(sig, adds_detail=False)
+    for sig in _GENERIC
 )
