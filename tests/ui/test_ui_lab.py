@@ -91,3 +91,18 @@ async def test_receive_in_the_lab_groups_concurrent_sessions(read_screen: Any) -
                     if view.option_list.get_option_at_index(i).disabled]
         assert len(headings) == sessions  # one heading per session once finished
         assert view.line_count == sum(len(t.lines) for t in screen.diagnosis.transcripts)
+
+
+async def test_the_lab_lives_as_long_as_the_app() -> None:
+    import asyncio
+
+    app = WizardApp(Settings(timeout=5), lab=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.world is not None
+        port = app.world.smtp_port
+        smtp_host = next(h.ip for h in app.world.hosts if h.mode == "listen")
+        _reader, writer = await asyncio.wait_for(asyncio.open_connection(smtp_host, port), 5)
+        writer.close()
+    with pytest.raises(OSError):
+        await asyncio.wait_for(asyncio.open_connection(smtp_host, port), 5)
