@@ -87,7 +87,8 @@ def test_dig_mx_a_ptr_txt(served_lab: ServedLab) -> None:
     mx = dig(served_lab, "MX", "healthy.test")
     assert "status: NOERROR" in mx
     assert re.search(r"healthy\.test\.\s+\d+\s+IN\s+MX\s+10 mx1\.healthy\.test\.", mx)
-    assert re.search(r"mx1\.healthy\.test\.\s+\d+\s+IN\s+A\s+127\.0\.2\.1", dig(served_lab, "A", "mx1.healthy.test"))
+    a_record = dig(served_lab, "A", "mx1.healthy.test")
+    assert re.search(r"mx1\.healthy\.test\.\s+\d+\s+IN\s+A\s+127\.0\.2\.1", a_record)
     assert "PTR\tmx1.healthy.test." in dig(served_lab, "-x", "127.0.2.1")
     assert '"v=spf1 mx -all"' in dig(served_lab, "TXT", "healthy.test")
 

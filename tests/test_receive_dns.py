@@ -25,6 +25,7 @@ def ids(report: Any) -> list[str]:
 
 def test_healthy_domain_has_no_fail_and_shows_its_records(check_json: CheckJson) -> None:
     code, report = check_json(["check", "receive", "healthy.test", "--lab"])
+    assert code == 0
     statuses = {f["id"]: f["status"] for f in report["findings"]}
     assert "fail" not in statuses.values(), report["findings"]
     assert statuses["mx.ok"] == "pass"

@@ -57,11 +57,13 @@ class Context:
         if self._dns is None:
             servers = [self.settings.resolver] if self.settings.resolver else system_nameservers()
             self._dns = DnsClient(
-                servers, self.settings.timeout, self._record_lookup, self.slots, self.clock
+                servers, self.settings.timeout, self.record_lookup, self.slots, self.clock
             )
         return self._dns
 
-    def _record_lookup(self, lookup: Lookup) -> None:
+    def record_lookup(self, lookup: Lookup) -> None:
+        """Add a lookup to the DNS view (the shared client does it; probes with a client of
+        their own, such as the public-IP echo, hand theirs in here)."""
         self._lookups.append(lookup)
         self.emit(DnsAnswered(_current_step.get(), lookup))
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from mxwizard.diagnosis.auth_rules import SpfFacts, judge_spf
 from mxwizard.diagnosis.blocklist_rules import BlocklistFacts, judge_blocklists
+from mxwizard.diagnosis.delivery import delivery_steps
 from mxwizard.diagnosis.dkim_rules import DkimFacts, judge_dkim
 from mxwizard.diagnosis.dmarc_rules import judge_alignment, judge_dmarc_record
 from mxwizard.diagnosis.identity_rules import (
@@ -51,7 +52,7 @@ MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 def _recorder(ctx: Context) -> Callable[[Lookup], None]:
     """Where lookups made by a probe's own DNS client (an echo server, the lab's whoami) go, so
     they appear in the diagnosis's DNS view like every other lookup."""
-    return ctx._record_lookup
+    return ctx.record_lookup
 
 
 def _read_message(path: str) -> tuple[bytes, str]:
@@ -214,12 +215,10 @@ def plan(sender: MailAddress, recipient: MailAddress, ip: str | None = None, hel
              lambda facts, _none: judge_identity(facts, usable_ip(facts) or "", domain),
              after=("ip", "rdns", "helo", "sender-domain", "spf"), budget=0.5),
     ]
-    # ---- The delivery rehearsal (the SMTP work) goes here, after the steps above. --------------
-    # It needs the HELO name the server says, which without --helo comes from the PTR. Tried
-    # against the lab: with these lines every delivery.* and port25.* scenario passes.
-    #     from mxwizard.diagnosis.delivery import delivery_steps  (at the top of the module)
-    #     steps += delivery_steps(
-    #         sender, recipient,
-    #         helo_of=lambda facts: helo_name(helo, facts, fallback=f"mail.{domain}"),
-    #         helo_after=() if helo else ("rdns",))
+    # The delivery rehearsal: it needs the HELO name the server says, which without --helo comes
+    # from the PTR; it does not wait for the identity checks otherwise.
+    steps += delivery_steps(
+        sender, recipient,
+        helo_of=lambda facts: helo_name(helo, facts, fallback=f"mail.{domain}"),
+        helo_after=() if helo else ("rdns",))
     return Plan("send", target, tuple(steps))

@@ -187,11 +187,14 @@ class DnsClient:
         on_lookup: Callable[[Lookup], None] | None = None,
         slots: asyncio.Semaphore | None = None,
         clock: Callable[[], float] | None = None,
+        source: str | None = None,
     ) -> None:
         if not servers:
             raise NoResolverError("no DNS server to ask")
         self.servers = list(servers)
         self.timeout = timeout
+        #: The local address queries are sent from (the lab's whoami answers per asker).
+        self.source = source
         self._on_lookup = on_lookup
         self._slots = slots or asyncio.Semaphore(64)
         started = time.monotonic()
@@ -275,7 +278,7 @@ class DnsClient:
                 break
             with contextlib.suppress(dns.exception.Timeout):
                 response, _tcp = await dns.asyncquery.udp_with_fallback(
-                    request, ip, timeout=budget, port=port
+                    request, ip, timeout=budget, port=port, source=self.source
                 )
                 return response
         raise dns.exception.Timeout

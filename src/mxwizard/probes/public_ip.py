@@ -16,9 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-import dns.asyncquery
-import dns.message
-
 from mxwizard.probes.dns import DnsClient, Lookup, Outcome
 
 #: The lab's whoami name (the lab's DNS server is configured with the same name).
@@ -89,22 +86,6 @@ class PublicIp:
         return self.given or self.detected
 
 
-class _FromAddressDnsClient(DnsClient):
-    """A DNS client that sends from a chosen local address (the lab's whoami answers per asker).
-
-    Only the exchange differs from :class:`DnsClient`; the recording and the timeouts are its.
-    """
-
-    def __init__(self, source: str, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.source = source
-
-    async def _exchange(self, request: dns.message.Message, ip: str, port: int) -> dns.message.Message:
-        response, _tcp = await dns.asyncquery.udp_with_fallback(
-            request, ip, timeout=self.timeout, port=port, source=self.source)
-        return response
-
-
 def _first_address(lookup: Lookup) -> str | None:
     """The first usable address in an A/AAAA or TXT answer (TXT may hold it in quotes)."""
     if lookup.outcome is not Outcome.ANSWER:
@@ -124,11 +105,7 @@ async def detect_in_lab(
     slots: asyncio.Semaphore | None = None, clock: Callable[[], float] | None = None,
 ) -> PublicIp:
     """Ask the lab's DNS server its whoami name, from ``source_ip`` when given."""
-    client: DnsClient
-    if source_ip:
-        client = _FromAddressDnsClient(source_ip, [resolver], timeout, on_lookup, slots, clock)
-    else:
-        client = DnsClient([resolver], timeout, on_lookup, slots, clock)
+    client = DnsClient([resolver], timeout, on_lookup, slots, clock, source=source_ip)
     lookup = await client.query(LAB_WHOAMI_NAME, "A")
     found = _first_address(lookup)
     problem = "" if found else f"the lab's whoami name gave no address ({lookup.outcome.value})"
