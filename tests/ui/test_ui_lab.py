@@ -106,3 +106,20 @@ async def test_the_lab_lives_as_long_as_the_app() -> None:
         writer.close()
     with pytest.raises(OSError):
         await asyncio.wait_for(asyncio.open_connection(smtp_host, port), 5)
+
+
+async def test_f2_detects_the_public_ip_through_the_labs_whoami(read_screen: Any) -> None:
+    import ipaddress
+
+    app = WizardApp(Settings(timeout=5), lab=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("1")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)
+        app.screen.query_one("#field-ip").value = ""  # type: ignore[attr-defined]
+        await pilot.press("f2")
+        await settle(pilot)
+        detected = app.screen.raw_values()["ip"]
+        ipaddress.ip_address(detected)
+        assert "Your public IP, according to" in read_screen(app)

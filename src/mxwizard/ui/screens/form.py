@@ -7,8 +7,10 @@ values typed are kept by the app while it runs (Escape never loses them) and sav
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -26,6 +28,7 @@ class FormScreen(WizardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+r", "run", "Run check"),
+        Binding("f2", "detect_ip", "Detect my IP"),
     ]
 
     def __init__(self, check: CheckKind, values: dict[str, str], lesson: str = "") -> None:
@@ -96,6 +99,44 @@ class FormScreen(WizardScreen):
             label.update(Content.assemble(("✖ ", "bold $text-error"), visible(message, 300))
                          if message else "")
             label.display = bool(message)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """IP detection only where the form has an IP field."""
+        if action == "detect_ip":
+            return any(field.name == "ip" for field in self.check.fields)
+        return True
+
+    def action_detect_ip(self) -> None:
+        """Ask DNS which address this machine's connections come from, and fill it in."""
+        self.query_one("#form-status", Static).update(Content("Asking DNS for your public IP…"))
+        self.detect_ip()
+
+    @work(exclusive=True, group="detect-ip", exit_on_error=False)
+    async def detect_ip(self) -> None:
+        """The detection itself: the lab's whoami name in lab mode, public echo services otherwise."""
+        from mxwizard.probes import public_ip
+        from mxwizard.probes.dns import DnsClient, system_nameservers
+
+        settings = self.wizard.settings
+        status = self.query_one("#form-status", Static)
+        try:
+            if self.wizard.world is not None and settings.resolver is not None:
+                found = await asyncio.wait_for(public_ip.detect_in_lab(
+                    settings.resolver, settings.source_ip, settings.timeout), settings.timeout * 2)
+            else:
+                servers = [settings.resolver] if settings.resolver else system_nameservers()
+                found = await asyncio.wait_for(public_ip.detect_online(
+                    DnsClient(servers, settings.timeout), settings.timeout), settings.timeout * 3)
+        except (Exception, asyncio.TimeoutError) as exc:  # no network must not end the app
+            reason = visible(str(exc) or type(exc).__name__, 200)
+            status.update(Content(f"Could not detect your public IP: {reason}"))
+            return
+        if found.detected is None:
+            status.update(Content(f"Could not detect your public IP: {visible(found.problem, 200)}."))
+            return
+        self.query_one("#field-ip", Input).value = found.detected
+        status.update(Content(f"Your public IP, according to {visible(found.method, 80)}: "
+                              f"{found.detected}"))
 
     def _lab_overrides(self, values: dict[str, object]) -> dict[str, object]:
         """In the lab, a sender on a loopback address connects from it (as the lab's scenarios
