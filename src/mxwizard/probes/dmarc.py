@@ -154,9 +154,11 @@ async def dmarc_record(dns: DnsClient, domain: str) -> DmarcFacts:
     only when the domain itself has none.
     """
     domain = domain.lower().rstrip(".")
+    own = asyncio.ensure_future(dns.query(f"_dmarc.{domain}", "TXT"))
+    await asyncio.to_thread(_suffix_list)  # parsed off the event loop, while the query flies
     org = organisational_domain(domain)
-    names = [f"_dmarc.{domain}"] + ([f"_dmarc.{org}"] if org != domain else [])
-    lookups = tuple(await asyncio.gather(*(dns.query(name, "TXT") for name in names)))
+    ask_org = [dns.query(f"_dmarc.{org}", "TXT")] if org != domain else []
+    lookups = tuple(await asyncio.gather(own, *ask_org))
     for lookup, at in zip(lookups, [domain, org], strict=False):
         found = _records(lookup)
         if lookup.outcome.is_failure:
