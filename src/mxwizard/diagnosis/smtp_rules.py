@@ -17,6 +17,7 @@ from mxwizard.knowledge.replies import meaning
 from mxwizard.probes.mx import MxHost
 from mxwizard.probes.smtp import ConnectOutcome, Reply, SessionFacts
 from mxwizard.probes.tls import describe
+from mxwizard.untrusted import visible
 
 ACCEPTED_DOMAINS_FIX = (
     "Add {domain} to the domains the server accepts mail for, then reload it:\n"
@@ -41,7 +42,8 @@ def _port(visit: Visit) -> int:
 
 
 def _evidence(session: SessionFacts, limit: int = 12) -> tuple[str, ...]:
-    lines = [f"{line.dir.arrow} {line.text}" for line in session.lines if line.dir.value in "CS"]
+    lines = [f"{line.dir.arrow} {visible(line.text, 300)}" for line in session.lines
+             if line.dir.value in "CS"]
     return tuple(lines[-limit:])
 
 
@@ -87,7 +89,7 @@ def _connection(visit: Visit, others_work: bool) -> Finding | None:
 
 def _banner_name(reply: Reply) -> str:
     words = reply.lines[0].split() if reply.lines and reply.lines[0] else []
-    return words[0].rstrip(".").lower() if words else ""
+    return visible(words[0].rstrip(".").lower(), 100) if words else ""
 
 
 def _greeting(visit: Visit, host: MxHost | None, others_work: bool) -> list[Finding]:
@@ -251,13 +253,28 @@ def _anomalies(visit: Visit) -> list[Finding]:
     anomalies = visit.first.anomalies + (visit.retry.anomalies if visit.retry else [])
     if not anomalies:
         return []
+    said = [f"{a.detail} (the line: '{visible(a.line, 60)}')" for a in anomalies]
     return [Finding(
         "smtp.protocol-error", Status.WARN, f"{visit.host} broke the rules of the SMTP conversation",
-        detail=("It sent " + "; ".join(str(a) for a in anomalies[:3])
+        detail=("What went wrong: " + "; ".join(said[:3])
                 + ". Sending servers may misread such replies; it is the sign of a broken "
                 "server, a misbehaving proxy or firewall in front of it, or a hostile host."),
         fix="Check what sits on port 25 in front of the mail server (an 'SMTP fixup' firewall, a proxy).",
-        side=Side.YOU, evidence=tuple(str(a) for a in anomalies[:5]))]
+        side=Side.YOU, evidence=tuple(said[:5]))]
+
+
+def _unfinished(visit: Visit, domain: str) -> list[Finding]:
+    """An ``error`` finding when the conversation broke off before the server said yes or no."""
+    session = visit.final
+    if decisive_reply(session) is not None or session.error is None or session.ended == "quit":
+        return []
+    return [Finding(
+        "smtp.untested", Status.ERROR, f"Could not finish the test delivery at {visit.host}",
+        detail=(f"The conversation ended before we could ask whether {visit.host} accepts mail "
+                f"for {domain}: {visible(session.error, 200)}. Senders meet the same trouble, "
+                "so mail to this host is likely delayed or lost."),
+        fix="Check the mail server's logs and whatever sits in front of it on port 25 (a proxy, a firewall).",
+        side=Side.YOU, evidence=_evidence(session, 6))]
 
 
 def judge_smtp(facts: Facts, walk: MailWalk) -> list[Finding]:
@@ -285,6 +302,7 @@ def judge_smtp(facts: Facts, walk: MailWalk) -> list[Finding]:
         out.extend(_tls(visit))
         out.extend(_rcpt(visit, walk, domain, primary=visit is deciding))
         out.extend(_anomalies(visit))
+        out.extend(_unfinished(visit, domain))
     if not any(v.first.outcome is ConnectOutcome.GREETED for v in visits):
         timed_out = [v for v in visits if v.first.outcome is ConnectOutcome.TIMEOUT]
         out.append(Finding(

@@ -4,6 +4,7 @@ Addresses (all loopback, so nothing leaves the machine):
   127.0.0.1        the lab's DNS server (``lab serve``) — in-process labs pick a free port
   127.0.2.x        mail hosts (MX targets), all on the same SMTP port
   127.0.1.x        "public" addresses of sending servers in the send scenarios
+  127.0.4.x        hostile mail hosts (lab/hostile.py) and the hosts of the DNS-fault domains
 Domains end in ``.test`` (reserved by RFC 2606), so they can never be confused with real ones.
 Every situation of the FAQ lives here as records and host behaviours; ``scenarios.py`` names them.
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from mxwizard.lab.dns_server import Fault
+from mxwizard.lab.hostile import HOSTILE_HOSTS
 from mxwizard.lab.keys import LAB_DKIM_PUBLIC_KEY
 from mxwizard.lab.smtp_hosts import HostSpec
 
@@ -45,6 +48,11 @@ HOSTS: tuple[HostSpec, ...] = (
     HostSpec("mx.strict.test", "127.0.2.21", domains=("strict.test",), users=("bob", "carol"),
              helo_checks=True, client_checks=True),
     HostSpec("mx.home.test", "127.0.2.22", domains=("home.test",)),
+    # 127.0.4.x: the reliability corner of the lab (hostile hosts live in lab/hostile.py).
+    HostSpec("mx.dns-faults.test", "127.0.4.100", domains=(
+        "dns-slow.test", "dns-truncated.test", "dns-nodata.test", "dns-bigtxt.test",
+        "dns-cnameloop.test")),
+    HostSpec("mx.dns-evilptr.test", "127.0.4.101", domains=("dns-evilptr.test",)),
 )
 
 
@@ -124,6 +132,34 @@ ZONES: dict[str, list[str]] = {
     "lab.test": ["ns A 127.0.0.1"],
     # The parent of every lab domain: names under .test that the lab does not define do not exist.
     "test": [],
+    # The hostile hosts of lab/hostile.py: each is the only MX of its own hostile-*.test domain.
+    **{h.domain: ["@ MX 10 mx", f"mx A {h.ip}"] for h in HOSTILE_HOSTS},
+    # DNS faults: each domain shows one way DNS breaks (the faults themselves are in DNS_FAULTS).
+    "dns-faults.test": ["mx A 127.0.4.100"],
+    "dns-slow.test": ["@ MX 10 mx.dns-faults.test."],
+    "dns-servfail-host.test": ["@ MX 10 mx"],
+    "dns-truncated.test": [f"@ MX {10 * i} mx{i}-{'x' * 40}" for i in range(1, 9)]
+    + [f"mx{i}-{'x' * 40} A 127.0.4.100" for i in range(1, 9)],
+    "dns-nodata.test": ["@ A 127.0.4.100", '@ TXT "v=spf1 a -all"'],
+    "dns-cnameloop.test": ["@ MX 10 mail", "mail CNAME loop", "loop CNAME mail"],
+    "dns-bigtxt.test": [
+        "@ MX 10 mx.dns-faults.test.",
+        f"@ TXT {_txt('v=spf1 ' + ' '.join(f'ip4:192.0.2.{i}' for i in range(1, 60)) + ' -all')}",
+        f"big TXT {_txt('x' * 1500)}",
+    ],
+    "dns-evilptr.test": ["@ MX 10 mx", "mx A 127.0.4.101"],
+    # Reverse DNS of 127.0.4.x (a more specific zone: it hides 127.in-addr.arpa for these addresses).
+    # The PTR of 127.0.4.101 carries ESC ] 2 ; (set the window title) and BEL, as zone escapes.
+    "4.0.127.in-addr.arpa": [f"{h.ip.rsplit('.', 1)[1]} PTR {h.name}." for h in HOSTILE_HOSTS]
+    + ["100 PTR mx.dns-faults.test.", r"101 PTR \027\0932\059owned\007.dns-evilptr.test."],
+}
+
+#: Names the lab's DNS server breaks on purpose, and how (seconds matter for "slow" only).
+DNS_FAULTS: dict[str, tuple[Fault, float]] = {
+    "dns-servfail.test": (Fault.SERVFAIL, 0.0),
+    "mx.dns-servfail-host.test": (Fault.SERVFAIL, 0.0),
+    "dns-drop.test": (Fault.DROP, 0.0),
+    "dns-slow.test": (Fault.SLOW, 1.0),
 }
 
 

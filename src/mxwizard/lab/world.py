@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import dns.zone
 
 from mxwizard.lab.dns_server import LabDnsServer
+from mxwizard.lab.hostile import HostileSmtp
 from mxwizard.lab.internet import (
+    DNS_FAULTS,
     DNSBL_ZONE,
     HOSTS,
     WHOAMI_DEFAULT,
@@ -40,6 +42,8 @@ class World:
     scenarios: tuple[Scenario, ...] = SCENARIOS
     dnsbl_zone: str = DNSBL_ZONE
     whoami_name: str = WHOAMI_NAME
+    #: The hostile mail hosts (lab/hostile.py), on the same port as the others.
+    hostile: HostileSmtp | None = None
 
     def point(self, settings: Settings) -> Settings:
         """``settings`` aimed at the lab: its resolver, its SMTP port and its blocklist (unless
@@ -68,22 +72,32 @@ async def running_lab(
     dns_addr: str = "127.0.0.1",
     dns_port: int = 0,
     smtp_port: int = 0,
+    zones: list[dns.zone.Zone] | None = None,
 ) -> AsyncIterator[World]:
-    """Start the lab (port 0: free ports are picked), yield it, and stop it cleanly."""
+    """Start the lab (port 0: free ports are picked), yield it, and stop it cleanly.
+
+    ``zones`` are the parsed zones if the caller already has them (the TUI parses them in a
+    thread, so that starting the lab never freezes the screen)."""
     dns_server = LabDnsServer(
-        lab_zones(), latency_ms=latency_ms, whoami_name=WHOAMI_NAME, whoami=whoami_map(),
-        whoami_default=WHOAMI_DEFAULT,
+        zones if zones is not None else lab_zones(), latency_ms=latency_ms,
+        whoami_name=WHOAMI_NAME, whoami=whoami_map(),
+        whoami_default=WHOAMI_DEFAULT, faults=DNS_FAULTS,
     )
     bound_dns = await dns_server.start(dns_addr, dns_port)
     smtp = LabSmtp(HOSTS, resolver=(dns_addr, bound_dns), dnsbl_zone=DNSBL_ZONE,
                    latency_ms=latency_ms)
+    hostile = HostileSmtp()
     try:
         bound_smtp = await smtp.start(smtp_port)
+        await hostile.start(bound_smtp)
     except BaseException:
+        await hostile.close()
+        await smtp.close()
         await dns_server.close()
         raise
     try:
-        yield World(dns_server, smtp, dns_addr, bound_dns, bound_smtp)
+        yield World(dns_server, smtp, dns_addr, bound_dns, bound_smtp, hostile=hostile)
     finally:
+        await hostile.close()
         await smtp.close()
         await dns_server.close()

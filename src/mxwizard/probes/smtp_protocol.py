@@ -41,6 +41,12 @@ _REPLY_LINE = re.compile(rb"^([2-5][0-9][0-9])([ -]|\r?\n|$)")
 MAX_LINE_BYTES = 4096
 #: Shown instead of what follows ``AUTH <mechanism>`` and instead of answers to 334 challenges.
 REDACTED = "<redacted>"
+#: Most lines one reply may have (real EHLO replies have a dozen or two). A longer reply is cut
+#: and failed: it is hostile, and it would otherwise fill the transcript without end.
+MAX_REPLY_LINES = 200
+#: Characters no SMTP reply text may carry (RFC 5321 4.2: printable ASCII and TAB): C0 controls,
+#: DEL, C1 controls, and bytes that were not UTF-8 (kept as lone surrogates by the decoder).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\udc80-\udcff]")
 
 
 class AnomalyKind(str, Enum):
@@ -54,6 +60,8 @@ class AnomalyKind(str, Enum):
     STARTTLS_INJECTION = "starttls-injection"  # plaintext after the 220 to STARTTLS
     LINE_TOO_LONG = "line-too-long"  # a line longer than any real server sends
     INCOMPLETE_LINE = "incomplete-line"  # the connection ended or timed out in the middle of a line
+    UNPRINTABLE = "unprintable"  # control characters or bytes that are not text in a reply line
+    REPLY_TOO_LONG = "reply-too-long"  # more lines in one reply than any real server sends
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,13 @@ class Anomaly:
     line: str
 
 
-_ANOMALY_NOTES = {kind: ANOMALIES[kind.value][0] for kind in AnomalyKind}
+#: Notes for the kinds that ``knowledge.smtp_commands.ANOMALIES`` does not describe (yet).
+_MORE_ANOMALY_NOTES = {
+    "unprintable": "control characters or bytes that are not text: shown escaped",
+    "reply-too-long": "reply cut: far more lines than any real server sends",
+}
+_ANOMALY_NOTES = {kind: ANOMALIES[kind.value][0] if kind.value in ANOMALIES
+                  else _MORE_ANOMALY_NOTES[kind.value] for kind in AnomalyKind}
 
 
 def _looks_like(raw: bytes) -> str:
@@ -171,6 +185,8 @@ class RecordingProtocol(SMTPProtocol):
             self.recorder.protocol = self
         self._partial = bytearray()  # an incoming line still waiting for its line ending
         self._dropping_long_line = False
+        self._reply_lines: list[bytes] = []  # lines of the reply being received, not yet parsed
+        self._dropping_reply = False  # a reply cut for being too long: ignore the rest of it
         self._awaiting_reply = False  # a command (or the greeting) is owed exactly one reply
         self._greeting_due = False
         self._reply_code: bytes | None = None  # code of the reply being received, line by line
@@ -189,6 +205,7 @@ class RecordingProtocol(SMTPProtocol):
         encrypted = self._over_ssl
         self._awaiting_reply = True
         self._reply_code = None
+        self._reply_lines, self._dropping_reply = [], False
         if self._message_next:
             self._message_next = False
             self._last_verb = "<message>"
@@ -267,6 +284,8 @@ class RecordingProtocol(SMTPProtocol):
 
     def _take_line(self, raw: bytes) -> None:
         assert self.recorder is not None
+        if self._dropping_reply:
+            return
         text = raw.rstrip(b"\n").removesuffix(b"\r").decode("utf-8", "surrogateescape")
         match = _REPLY_LINE.match(raw)
         if not self._awaiting_reply:
@@ -279,6 +298,8 @@ class RecordingProtocol(SMTPProtocol):
             detail = _ANOMALY_NOTES[kind] + (_looks_like(raw) if self._greeting_due else "")
         elif self._reply_code is not None and match.group(1) != self._reply_code:
             kind = AnomalyKind.MIXED_CODES
+        elif _UNPRINTABLE.search(text):
+            kind = AnomalyKind.UNPRINTABLE
         self.recorder.record(
             Direction.SERVER, text, encrypted=self._over_ssl,
             note=None if kind is None else _ANOMALY_NOTES[kind],
@@ -288,13 +309,36 @@ class RecordingProtocol(SMTPProtocol):
         final = match is None or match.group(2) != b"-"
         if match is not None and self._reply_code is None:
             self._reply_code = match.group(1)
-        super().data_received(raw)
+        # aiosmtplib re-parses its whole buffer on every call, so a reply is handed over in one
+        # piece when it is complete: line by line, a long reply costs quadratic time.
+        self._reply_lines.append(raw)
+        if not final and len(self._reply_lines) >= MAX_REPLY_LINES:
+            self._cut_reply(text)
+            return
         if final:
+            whole, self._reply_lines = b"".join(self._reply_lines), []
+            super().data_received(whole)
             self._awaiting_reply = False
             self._greeting_due = False
             self._reply_done_in_segment = True
             self._last_code = match.group(1) if match is not None else b""
             self._message_next = self._last_verb == "DATA" and self._last_code == b"354"
+            success = self._last_code[:1] in (b"2", b"3")
+            if self._last_verb == "QUIT" and success and self._last_code != b"221":
+                # QUIT is only ever answered 221: a success of another kind is the answer to an
+                # earlier command, so an extra reply slipped in somewhere and shifted them all.
+                self.recorder.anomaly(AnomalyKind.OUT_OF_STEP, text, (
+                    f"QUIT was answered with {self._last_code.decode()} instead of 221: an extra reply "
+                    "earlier on paired every later reply with the wrong command"))
+
+    def _cut_reply(self, text: str) -> None:
+        """Give up on a reply with more lines than any real server sends, and fail it."""
+        assert self.recorder is not None
+        self._reply_lines, self._dropping_reply, self._awaiting_reply = [], True, False
+        self.recorder.anomaly(AnomalyKind.REPLY_TOO_LONG, text,
+                              f"a reply of more than {MAX_REPLY_LINES} lines (the rest was not read)")
+        if self._response_waiter is not None and not self._response_waiter.done():
+            self._set_response_exception(self._response_waiter, SMTPResponseException(-1, "Reply too long"))
 
     def _take_surplus_line(self, raw: bytes, text: str, match: re.Match[bytes] | None) -> None:
         assert self.recorder is not None
