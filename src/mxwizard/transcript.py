@@ -148,7 +148,6 @@ class Annotator:
         self._verb = ""  # the command whose reply is awaited ("" before the greeting)
         self._awaiting = True
         self._reply_lines: list[str] = []
-        self._reply_code: int | None = None
         self._reply_note = ""  # the last distinct note given to a line of the current reply
 
     def role(self, line: TranscriptLine) -> LineRole:
@@ -184,7 +183,7 @@ class Annotator:
 
     def _expect(self, verb: str) -> None:
         self._verb, self._awaiting = verb, True
-        self._reply_lines, self._reply_code, self._reply_note = [], None, ""
+        self._reply_lines, self._reply_note = [], ""
 
     def _server_role(self, line: TranscriptLine) -> LineRole:
         parsed = parse_reply(line.text)
@@ -195,7 +194,6 @@ class Annotator:
             return LineRole("unexpected", self._verb, code, text)
         first = not self._reply_lines
         self._reply_lines.append(" ".join(filter(None, (enhanced if first else None, text))))
-        self._reply_code = code if first else self._reply_code
         if line.text[3:4] != "-":
             self._awaiting = False
         reply_text = " ".join(self._reply_lines)
