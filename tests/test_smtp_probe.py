@@ -99,7 +99,9 @@ async def raw_server(script: Script, address: str = "127.0.0.1") -> AsyncIterato
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await script(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass
+        except asyncio.CancelledError:  # the test is over; end quietly (3.11 logs cancelled handlers)
             pass
         finally:
             writer.close()
@@ -609,3 +611,58 @@ async def test_lab_black_hole_times_out(lab: World) -> None:
     facts = await run(lab.smtp_port, RECEIVE_STEPS, address=host.ip, host=host.name, timeout=0.5)
     assert facts.outcome in (ConnectOutcome.TIMEOUT, ConnectOutcome.NO_GREETING)
     assert facts.exchanges == []
+
+
+async def test_plaintext_after_starttls_220_is_reported_as_injection() -> None:
+    context = server_context([HOST])
+
+    async def injecting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 mx.probe.test ESMTP\r\n")
+        await reader.readline()
+        writer.write(b"250-mx.probe.test\r\n250 STARTTLS\r\n")
+        await reader.readline()
+        writer.write(b"220 2.0.0 go ahead\r\n250 injected before the handshake\r\n")
+        await writer.drain()
+        await writer.start_tls(context)
+        while line := await reader.readline():
+            writer.write(b"221 bye\r\n" if line.startswith(b"QUIT") else b"250 ok\r\n")
+            await writer.drain()
+
+    async with raw_server(injecting) as port:
+        facts = await run(port, [Command.ehlo(), Command.starttls(), Command.mail_from("a@example.org")])
+    assert anomaly_kinds(facts) == [AnomalyKind.STARTTLS_INJECTION]
+    assert facts.anomalies[0].line == "250 injected before the handshake"
+    assert facts.tls is not None and facts.ended == "quit"
+    # The injected line was not taken as the answer to the EHLO inside TLS.
+    assert [(e.verb, e.reply.text if e.reply else None) for e in facts.exchanges][2:4] == [
+        ("EHLO", "ok"), ("MAIL", "ok")]
+
+
+async def test_a_failed_tls_handshake_is_a_fact() -> None:
+    ehlo = b"250-mx.probe.test\r\n250 STARTTLS\r\n"
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 mx.probe.test ESMTP\r\n")
+        await reader.readline()
+        writer.write(ehlo)
+        await reader.readline()
+        writer.write(b"220 2.0.0 go ahead\r\n")
+        await writer.drain()
+        await reader.read(1)  # the client's TLS hello arrives; we answer with plain text
+        writer.write(b"this is not TLS at all\r\n" * 4)
+        await writer.drain()
+        await asyncio.sleep(0.5)
+
+    async with raw_server(script) as port:
+        facts = await run(port, [Command.ehlo(), Command.starttls(), Command.mail_from("a@example.org")])
+    assert facts.tls is None and (facts.tls_error or "").startswith("TLS handshake failed")
+    assert facts.ended == "tls failed" and facts.last("MAIL") is None
+    failure = next(line for line in facts.lines if line.text.startswith("TLS handshake failed"))
+    assert failure.dir is Direction.ERROR and "encryption could not be set up" in failure.note
+
+
+async def test_mixed_codes_in_one_reply_are_reported() -> None:
+    log: list[str] = []
+    async with raw_server(scripted(log, ehlo=b"250-mx.probe.test\r\n550 STARTTLS\r\n")) as port:
+        facts = await run(port, [Command.ehlo()])
+    assert anomaly_kinds(facts) == [AnomalyKind.MIXED_CODES]

@@ -7,6 +7,7 @@ terminal or a forum post. Lines keep the raw text; sanitising happens where text
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -101,8 +102,8 @@ class Transcript:
             pieces = [text[i: i + room] for i in range(0, len(text), room)] or [""]
             out.append(f"{line.t_ms - start:7.0f} ms {line.dir.arrow} {pieces[0]}")
             out.extend(f"{'':14}{piece}" for piece in pieces[1:])
-            if line.note:
-                out.append(f"{'':14}# {visible(line.note, room - 2)}")
+            for piece in textwrap.wrap(visible(line.note, 300), room - 2, break_on_hyphens=False):
+                out.append(f"{'':14}# {piece}")
         return "\n".join(out)
 
 

@@ -372,7 +372,7 @@ _CONNECT_NOTES = {
     ConnectOutcome.REFUSED: "a host answered, but nothing accepts connections on this port",
     ConnectOutcome.TIMEOUT: "no answer at all: a firewall drops us, or the host is down",
     ConnectOutcome.UNREACHABLE: "no route to this address from here",
-    ConnectOutcome.NO_GREETING: "connected, but the server stayed silent",
+    ConnectOutcome.NO_GREETING: "connected, but no complete greeting came in time",
     ConnectOutcome.CLOSED: "the server hung up without a word",
     ConnectOutcome.BAD_GREETING: "whatever listens here does not speak SMTP properly",
     ConnectOutcome.ERROR: "the connection could not be attempted",

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import re
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -365,9 +366,10 @@ class RecordingProtocol(SMTPProtocol):
         """The server closed its side of the connection."""
         if self.recorder is not None:
             self.flush_partial()
-            if self._quit_sent:
+            if self._quit_sent or self._last_code == b"421":
                 self.recorder.info("the server closed the connection", encrypted=self._over_ssl,
-                                   note="as it should after QUIT")
+                                   note="as it said it would" if not self._quit_sent
+                                   else "as it should after QUIT")
             else:
                 self.recorder.error("the server closed the connection", encrypted=self._over_ssl,
                                     note="the server hung up without being asked to")
@@ -377,7 +379,8 @@ class RecordingProtocol(SMTPProtocol):
         """The connection is gone (closed by either side, or reset)."""
         if self.recorder is not None:
             self.flush_partial()
-            if exc is not None:
+            # A failed TLS handshake is reported by the session, with its consequences.
+            if exc is not None and not isinstance(exc, ssl.SSLError):
                 self.recorder.error(f"connection lost: {exc or type(exc).__name__}",
                                     note="the connection broke (reset, or a network failure)")
         super().connection_lost(exc)
