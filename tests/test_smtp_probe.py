@@ -666,3 +666,13 @@ async def test_mixed_codes_in_one_reply_are_reported() -> None:
     async with raw_server(scripted(log, ehlo=b"250-mx.probe.test\r\n550 STARTTLS\r\n")) as port:
         facts = await run(port, [Command.ehlo()])
     assert anomaly_kinds(facts) == [AnomalyKind.MIXED_CODES]
+
+
+async def test_bad_arguments_are_usage_errors_not_network_facts() -> None:
+    for helo in ("", "two words", "bad\r\nMAIL FROM:<x>", "naïve.example"):
+        with pytest.raises(ValueError):
+            await smtp_session(HOST, "127.0.0.1", 25, helo=helo, steps=[], timeout=1, on_line=print)
+    with pytest.raises(ValueError):  # a name where an address belongs: never resolved behind our back
+        await smtp_session(HOST, "mx.probe.test", 25, helo=HELO, steps=[], timeout=1, on_line=print)
+    with pytest.raises(ValueError):
+        Command.rcpt_to("bob@probe.test>\r\nDATA")

@@ -1,8 +1,12 @@
 """The SMTP transcript: every line of a conversation, who sent it, when, and what it means.
 
 This module is pure: the SMTP probe fills a :class:`Transcript` as bytes cross the wire, the
-annotator (:func:`annotate`) gives each line its note, and the renderers turn it into text for a
-terminal or a forum post. Lines keep the raw text; sanitising happens where text is shown.
+:class:`Annotator` gives each line its short note (what a command asks, what an EHLO extension
+means, what a reply says, a big provider's wording recognised, a slow greeting), and
+:func:`explain_line` gives the longer explanation on demand, including what the receiving server
+checks at that point. Reply meanings come from :mod:`mxwizard.knowledge.replies`, command and
+extension texts from :mod:`mxwizard.knowledge.smtp_commands`. Lines keep the raw text; sanitising
+happens where text is shown (:meth:`Transcript.render`, :meth:`TranscriptLine.to_json`).
 """
 
 from __future__ import annotations

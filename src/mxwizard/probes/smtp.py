@@ -92,6 +92,7 @@ class SmtpConversation:
         slow_greeting_ms: float | None = None,
     ) -> None:
         check_helo_name(helo)
+        ipaddress.ip_address(ip)  # an address, never a name: the probe must not ask the system DNS
         self.timeout = timeout
         self.clock = clock or _session_clock()
         self.tls_context = tls_context
@@ -247,7 +248,10 @@ class SmtpConversation:
             return None
         facts.exchanges.append(Exchange("STARTTLS", "STARTTLS", sent,
                                         Reply.parse(response.code, response.message, self.clock())))
-        ssl_object = smtp.get_transport_info("ssl_object")
+        ssl_object = smtp.get_transport_info("ssl_object") if self.usable else None
+        if ssl_object is None:  # the server hung up right after the handshake
+            self._end("closed by server", "the connection ended right after the TLS handshake")
+            return None
         facts.tls = tls_facts(ssl_object, facts.host)
         self.recorder.info(describe(facts.tls), encrypted=True,
                            note="from here on, everything is encrypted")

@@ -93,8 +93,8 @@ def tls_facts(ssl_object: ssl.SSLObject | ssl.SSLSocket, host_name: str,
     if der:
         try:
             certificate = certificate_facts(der, host_name, now)
-        except ValueError as exc:
-            error = f"the certificate could not be read: {exc}"
+        except Exception as exc:  # hostile bytes from the network: any parser failure is a fact
+            error = f"the certificate could not be read: {type(exc).__name__}: {exc}"
     return TlsFacts(
         version=ssl_object.version() or "unknown",
         cipher=cipher[0] if cipher else "unknown",
