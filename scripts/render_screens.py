@@ -126,6 +126,7 @@ async def render(out: Path) -> list[Path]:
     for tour in (receive_tour, relay_tour, bounce_tour, send_tour):
         app = WizardApp(Settings(timeout=5), lab=True, remember=False)
         async with app.run_test(size=SIZE) as pilot:
+            await app.lab_ready.wait()
             await pilot.pause()
 
             def snap(name: str, app: WizardApp = app) -> None:

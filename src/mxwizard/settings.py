@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 DEFAULT_TIMEOUT = 10.0
-DEFAULT_CONCURRENCY = 32
+DEFAULT_CONCURRENCY = 128
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ async def type_into(pilot: Any, selector: str, text: str) -> None:
 async def test_receive_against_the_lab_shows_path_findings_dns_and_verdict(read_screen: Any) -> None:
     app = WizardApp(Settings(timeout=5), lab=True)
     async with app.run_test(size=SIZE) as pilot:
+        await app.lab_ready.wait()  # the lab starts behind the welcome screen
         await pilot.pause()
         assert isinstance(app.screen, WelcomeScreen)
         assert app.world is not None, app.lab_problem
@@ -79,6 +80,7 @@ async def test_receive_against_the_lab_shows_path_findings_dns_and_verdict(read_
 async def test_a_failing_domain_gives_a_fail_verdict_and_a_copyable_fix(read_screen: Any) -> None:
     app = WizardApp(Settings(timeout=5), lab=True)
     async with app.run_test(size=SIZE) as pilot:
+        await app.lab_ready.wait()  # the lab starts behind the welcome screen
         await pilot.pause()
         await pilot.press("2")
         await pilot.pause()
@@ -273,6 +275,7 @@ async def test_export_saves_markdown_and_copies_json(make_plan: Any, isolated_ho
 async def test_lessons_open_a_scenario_filled_in(read_screen: Any) -> None:
     app = WizardApp(Settings(timeout=5), lab=True)
     async with app.run_test(size=SIZE) as pilot:
+        await app.lab_ready.wait()  # the lab starts behind the welcome screen
         await pilot.pause()
         await pilot.press("5")
         await pilot.pause()

@@ -45,6 +45,7 @@ async def settle(pilot: Any) -> None:
 async def test_open_relay_lesson_end_to_end(read_screen: Any) -> None:
     app = WizardApp(Settings(timeout=5), lab=True)
     async with app.run_test(size=SIZE) as pilot:
+        await app.lab_ready.wait()  # the lab starts behind the welcome screen
         await pilot.pause()
         await pilot.press("5")
         await pilot.pause()
@@ -74,6 +75,7 @@ async def test_open_relay_lesson_end_to_end(read_screen: Any) -> None:
 async def test_receive_in_the_lab_groups_concurrent_sessions(read_screen: Any) -> None:
     app = WizardApp(Settings(timeout=5), lab=True)
     async with app.run_test(size=SIZE) as pilot:
+        await app.lab_ready.wait()  # the lab starts behind the welcome screen
         await pilot.pause()
         app.open_scenario(next(s for s in app.scenarios if s.name == "healthy-domain"))
         await pilot.pause()
@@ -98,6 +100,7 @@ async def test_the_lab_lives_as_long_as_the_app() -> None:
 
     app = WizardApp(Settings(timeout=5), lab=True)
     async with app.run_test(size=SIZE) as pilot:
+        await app.lab_ready.wait()  # the lab starts behind the welcome screen
         await pilot.pause()
         assert app.world is not None
         port = app.world.smtp_port
@@ -113,6 +116,7 @@ async def test_f2_detects_the_public_ip_through_the_labs_whoami(read_screen: Any
 
     app = WizardApp(Settings(timeout=5), lab=True)
     async with app.run_test(size=SIZE) as pilot:
+        await app.lab_ready.wait()  # the lab starts behind the welcome screen
         await pilot.pause()
         await pilot.press("1")
         await pilot.pause()

@@ -30,8 +30,14 @@ def finished_app(make_plan: Any, kind: str = "receive") -> tuple[WizardApp, Any]
     return app, run_before
 
 
+async def lab_started(pilot: Any) -> None:
+    """The lab starts behind the welcome screen: wait for it, so the picture is stable."""
+    await pilot.app.lab_ready.wait()
+    await pilot.pause()
+
+
 def test_welcome_lab(snap_compare: Any) -> None:
-    assert snap_compare(WizardApp(Settings(), lab=True), terminal_size=SIZE)
+    assert snap_compare(WizardApp(Settings(), lab=True), run_before=lab_started, terminal_size=SIZE)
 
 
 def test_welcome_no_color(snap_compare: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,7 +46,8 @@ def test_welcome_no_color(snap_compare: Any, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_form_send_lab(snap_compare: Any) -> None:
-    assert snap_compare(WizardApp(Settings(), lab=True), press=["1"], terminal_size=SIZE)
+    assert snap_compare(WizardApp(Settings(), lab=True), press=["1"], run_before=lab_started,
+                        terminal_size=SIZE)
 
 
 def test_form_error(snap_compare: Any) -> None:
@@ -49,7 +56,8 @@ def test_form_error(snap_compare: Any) -> None:
 
 
 def test_lessons_lab(snap_compare: Any) -> None:
-    assert snap_compare(WizardApp(Settings(), lab=True), press=["5"], terminal_size=SIZE)
+    assert snap_compare(WizardApp(Settings(), lab=True), press=["5"], run_before=lab_started,
+                        terminal_size=SIZE)
 
 
 def test_verdict(snap_compare: Any, make_plan: Any) -> None:

@@ -177,9 +177,20 @@ def _blocklist_records() -> list[str]:
     return out
 
 
+#: Thirty more blocklists that list only the RFC 5782 test address: what a realistic sweep of
+#: public lists costs, for the benchmark and for trainers (``--dnsbl`` any of them).
+SWEEP_ZONES = tuple(f"bl{n:02}.sweep.lab.test" for n in range(1, 31))
+
+
+def _sweep_records() -> list[str]:
+    return [record for zone in SWEEP_ZONES for record in (
+        f"2.0.0.127.{zone}. A 127.0.0.2", f'2.0.0.127.{zone}. TXT "RFC 5782 test entry"')]
+
+
 def zone_texts() -> Iterator[tuple[str, str]]:
     """Every zone of the lab as (origin, zone-file text), with SOA and NS records."""
-    extra = {"127.in-addr.arpa": _reverse_records(), DNSBL_ZONE: _blocklist_records()}
+    extra = {"127.in-addr.arpa": _reverse_records(), DNSBL_ZONE: _blocklist_records(),
+             "sweep.lab.test": _sweep_records()}
     for origin, records in {**ZONES, **extra}.items():
         head = [
             f"$ORIGIN {origin}.",

@@ -196,7 +196,7 @@ class DnsClient:
         #: The local address queries are sent from (the lab's whoami answers per asker).
         self.source = source
         self._on_lookup = on_lookup
-        self._slots = slots or asyncio.Semaphore(64)
+        self._slots = slots or asyncio.Semaphore(128)
         started = time.monotonic()
         self._clock = clock or (lambda: (time.monotonic() - started) * 1000)
         self._asked: dict[tuple[str, str], asyncio.Task[Lookup]] = {}

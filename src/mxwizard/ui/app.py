@@ -8,7 +8,10 @@ pointed at them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -73,32 +76,53 @@ class WizardApp(App[int]):
         self.bounce_text = ""
         #: The last finished diagnosis, kept so that leaving its screens never loses it.
         self.last_result: Result | None = None
+        #: Set once the lab has started (or failed to), or at once without the lab.
+        self.lab_ready = asyncio.Event()
 
     async def on_mount(self) -> None:
-        """Start the lab if asked, then show the welcome screen."""
-        if self.want_lab:
-            await self._start_lab()
+        """Show the welcome screen at once; the lab, if asked for, starts behind it."""
         from mxwizard.ui.screens.welcome import WelcomeScreen
 
         await self.push_screen(WelcomeScreen())
+        if self.want_lab:
+            self.run_worker(self._start_lab(), group="lab", exit_on_error=False)
+        else:
+            self.lab_ready.set()
 
     async def _start_lab(self) -> None:
-        factory = self._lab_factory
-        if factory is None:
-            try:
-                from mxwizard.lab.world import running_lab
-            except ImportError:
-                self.lab_problem = "The built-in lab is not available yet; checks use the real network."
-                return
-            factory = running_lab
+        """Start the lab without freezing the screen: its modules are imported and its zones
+        parsed in a thread; only binding the servers happens on the event loop."""
         try:
+            factory = self._lab_factory
+            if factory is None:
+                world_module = await asyncio.to_thread(importlib.import_module, "mxwizard.lab.world")
+                zones = await asyncio.to_thread(world_module.lab_zones)
+                factory = functools.partial(world_module.running_lab, zones=zones)
             world = await self._lab_stack.enter_async_context(factory())
         except Exception as exc:  # the wizard stays usable without the lab
             self.lab_problem = f"The lab could not start: {visible(str(exc), 200)}"
+        else:
+            self.world = world
+            self.settings = world.point(self.settings)
+            self.scenarios = list(getattr(world, "scenarios", []))
+        finally:
+            self.lab_ready.set()
+        refresh = getattr(self.screen, "refresh_mode", None)
+        if callable(refresh):
+            refresh()
+
+    def when_lab_ready(self, action: Callable[[], object]) -> None:
+        """Do ``action`` now, or as soon as the lab has started (a check started in the first
+        instant after launch must not run against the real network by mistake)."""
+        if self.lab_ready.is_set():
+            action()
             return
-        self.world = world
-        self.settings = world.point(self.settings)
-        self.scenarios = list(getattr(world, "scenarios", []))
+
+        async def wait() -> None:
+            await self.lab_ready.wait()
+            action()
+
+        self.run_worker(wait(), group="lab-wait", exit_on_error=False)
 
     async def on_unmount(self) -> None:
         """Stop the lab's servers with the app."""
@@ -108,6 +132,9 @@ class WizardApp(App[int]):
 
     def open_choice(self, choice: str) -> None:
         """Open the screen for a symptom picked on the welcome screen."""
+        if choice != "bounce" and not self.lab_ready.is_set():
+            self.when_lab_ready(lambda: self.open_choice(choice))
+            return
         from mxwizard.ui.screens.bounce import BounceScreen
         from mxwizard.ui.screens.form import FormScreen
         from mxwizard.ui.screens.lessons import LessonsScreen
@@ -149,6 +176,9 @@ class WizardApp(App[int]):
         ``overrides``, such as the lab's source address)."""
         from mxwizard.ui.screens.diagnosis import DiagnosisScreen
 
+        if not self.lab_ready.is_set():
+            self.when_lab_ready(lambda: self.start_diagnosis(title, plan, overrides))
+            return
         settings = self.settings.with_changes(**overrides) if overrides else self.settings
         self.push_screen(DiagnosisScreen(title, plan, settings))
 

@@ -66,7 +66,9 @@ class WelcomeScreen(WizardScreen):
     def refresh_mode(self) -> None:
         """The line under the choices: lab or real network, and the last result if any."""
         wizard = self.wizard
-        if wizard.lab_problem:
+        if wizard.want_lab and not wizard.lab_ready.is_set():
+            mode = Content.assemble(("LAB ", "bold reverse"), " Starting the built-in lab…")
+        elif wizard.lab_problem:
             mode = Content.assemble(("! ", "bold $text-error"), wizard.lab_problem)
         elif wizard.world is not None:
             mode = Content.assemble(

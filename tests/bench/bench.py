@@ -1,0 +1,417 @@
+"""mxwizard's benchmark: a diagnosis as fast as the network allows, an instant start, a UI that
+never stalls.
+
+    python tests/bench/bench.py [--json] [--smoke] [--latency-ms 100]
+
+It starts the built-in lab with a fixed latency added to every DNS answer and every SMTP reply,
+so "the network" is known exactly, and reports:
+
+1. the full send-side diagnosis of the ``healthy-sender`` scenario (every branch: IP, rDNS, HELO,
+   30 blocklists, SPF, DKIM, DMARC and the delivery rehearsal) against its critical path — the
+   longest chain of round trips that depend on each other, stated in CRITICAL_CHAIN below and
+   cross-checked by measuring how the wall time grows with the latency (the slope);
+2. the same diagnosis with the runner's concurrency set to 1, and the ratio sequential/concurrent;
+3. a sweep of 30 blocklists, in round trips;
+4. start-up: ``mxwizard --version``, ``mxwizard check --help``, and the TUI from launch to its
+   first interactive screen; key-press to screen update while 50 probes are in flight;
+5. the peak memory (RSS) of a full diagnosis in the TUI.
+
+``--smoke`` runs every part once with small numbers (CI runs it to keep the benchmark working);
+targets are only judged in a full run. Not part of pytest: speed is measured here, not asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from mxwizard.diagnosis import send
+from mxwizard.diagnosis.runner import diagnose
+from mxwizard.inputs import parse_address
+from mxwizard.lab.internet import SWEEP_ZONES
+from mxwizard.lab.scenarios import find
+from mxwizard.probes.dns import DnsClient
+from mxwizard.probes.dnsbl import blocklist_sweep
+from mxwizard.settings import DEFAULT_CONCURRENCY, Settings
+
+SCENARIO = "healthy-sender"
+#: The longest chain of dependent round trips in the healthy-sender diagnosis. Everything else
+#: (reverse DNS, HELO, blocklists, SPF, DKIM, DMARC) runs beside it and is shorter.
+CRITICAL_CHAIN = (
+    "DNS: MX of strict.test",
+    "DNS: A/AAAA of mx.strict.test (together)",
+    "SMTP: greeting",
+    "SMTP: EHLO",
+    "SMTP: STARTTLS",
+    "SMTP: EHLO again, inside TLS",
+    "SMTP: MAIL FROM",
+    "receiver's DNS: PTR of the sender (its client checks)",
+    "receiver's DNS: A of that PTR name (forward confirmation)",
+    "receiver's DNS: the blocklist query",
+    "SMTP: RCPT TO (answered after those three lookups)",
+    "SMTP: QUIT",
+)
+TARGETS = {
+    "critical_path_ratio": 1.3,
+    "sequential_ratio": 5.0,
+    "sweep_round_trips": 1.5,
+    "startup_s": 0.3,
+    "tui_ready_s": 1.0,
+    "keypress_median_ms": 50.0,
+}
+
+
+@dataclass(frozen=True)
+class ServedLab:
+    """A lab running in its own process (``mxwizard lab serve``), standing in for the network:
+    its servers' work does not compete with the diagnosis for this process's CPU."""
+
+    dns_port: int
+    smtp_port: int
+
+    def point(self, settings: Settings) -> Settings:
+        return settings.with_changes(
+            resolver=("127.0.0.1", self.dns_port),
+            smtp_port=self.smtp_port,
+            dnsbl_zones=settings.dnsbl_zones or ("dnsbl.lab.test",),
+            lab=True,
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        tcp.bind(("127.0.0.1", 0))
+        port = int(tcp.getsockname()[1])
+        udp.bind(("127.0.0.1", port))
+        return port
+
+
+@contextmanager
+def served_lab(latency_ms: float) -> Iterator[ServedLab]:
+    """Start ``mxwizard lab serve --latency-ms`` and wait until it listens."""
+    dns_port, smtp_port = _free_port(), _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mxwizard",
+            "lab",
+            "serve",
+            "--dns-port",
+            str(dns_port),
+            "--smtp-port",
+            str(smtp_port),
+            "--latency-ms",
+            str(int(latency_ms)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "Ctrl-C stops the lab" in line:
+            break
+    try:
+        yield ServedLab(dns_port, smtp_port)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _send_plan() -> tuple[Any, str | None]:
+    args = list(find(SCENARIO).args)
+
+    def arg(flag: str) -> str | None:
+        return args[args.index(flag) + 1] if flag in args else None
+
+    plan = send.plan(
+        parse_address(arg("--from") or ""),
+        parse_address(arg("--to") or ""),
+        arg("--ip"),
+        arg("--helo"),
+        arg("--dkim-selector"),
+        None,
+    )
+    return plan, arg("--source-ip")
+
+
+def _diagnosis_ms(latency_ms: float, concurrency: int = DEFAULT_CONCURRENCY) -> float:
+    with served_lab(latency_ms) as lab:
+        plan, source = _send_plan()
+        settings = lab.point(
+            Settings(
+                timeout=max(5.0, latency_ms / 100),
+                source_ip=source,
+                concurrency=concurrency,
+                dnsbl_zones=SWEEP_ZONES,
+            )
+        )
+        started = time.monotonic()
+        diagnosis = asyncio.run(diagnose(plan, settings))
+        elapsed = (time.monotonic() - started) * 1000
+    if diagnosis.exit_status != 0:
+        raise SystemExit(f"the {SCENARIO} diagnosis did not pass: {diagnosis.verdict.summary}")
+    return elapsed
+
+
+def critical_path(latency_ms: float, runs: int) -> dict[str, Any]:
+    """Part 1: wall time against the stated chain, and the slope that confirms the chain."""
+    walls = [_diagnosis_ms(latency_ms) for _ in range(runs)]
+    wall = statistics.median(walls)
+    half = statistics.median(_diagnosis_ms(latency_ms / 2) for _ in range(runs))
+    path = len(CRITICAL_CHAIN) * latency_ms
+    return {
+        "scenario": SCENARIO,
+        "latency_ms": latency_ms,
+        "wall_ms": round(wall),
+        "chain": list(CRITICAL_CHAIN),
+        "critical_path_ms": path,
+        "ratio": round(wall / path, 2),
+        "measured_chain_round_trips": round((wall - half) / (latency_ms / 2), 1),
+    }
+
+
+def sequential(latency_ms: float, concurrent_ms: float) -> dict[str, Any]:
+    """Part 2: the same diagnosis with one network operation at a time."""
+    wall = _diagnosis_ms(latency_ms, concurrency=1)
+    return {"wall_ms": round(wall), "ratio": round(wall / concurrent_ms, 1)}
+
+
+def _sweep(latency_ms: float) -> dict[str, Any]:
+    with served_lab(latency_ms) as lab:
+        client = DnsClient([("127.0.0.1", lab.dns_port)], timeout=5)
+        started = time.monotonic()
+        facts = asyncio.run(blocklist_sweep(client, "127.0.1.10", SWEEP_ZONES))
+        wall = (time.monotonic() - started) * 1000
+    return {
+        "zones": len(SWEEP_ZONES),
+        "wall_ms": round(wall),
+        "round_trips": round(wall / latency_ms, 2),
+        "answers": len(facts.zones),
+    }
+
+
+def _command_seconds(args: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-m", "mxwizard", *args], capture_output=True, check=True)
+        times.append(time.monotonic() - started)
+    return statistics.median(times)
+
+
+_TUI_READY = textwrap.dedent("""
+    from pathlib import Path
+    import mxwizard.ui
+    from mxwizard.settings import Settings
+    from mxwizard.ui.app import WizardApp
+    from mxwizard.ui.screens.welcome import WelcomeScreen
+
+    class Timed(WizardApp):
+        CSS_PATH = str(Path(mxwizard.ui.__file__).parent / "app.tcss")
+
+        async def on_mount(self) -> None:
+            await super().on_mount()
+            self.call_after_refresh(self.ready)
+
+        def ready(self) -> None:
+            if isinstance(self.screen, WelcomeScreen):
+                print("READY", flush=True)
+            self.exit(0)
+
+    Timed(Settings(), lab=True, remember=False).run(headless=True, size=(80, 24))
+""")
+
+
+def _tui_ready_seconds(runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-c", _TUI_READY], capture_output=True, text=True, timeout=60)
+        if "READY" not in done.stdout:
+            raise SystemExit(f"the TUI did not start: {done.stderr[-500:]}")
+        times.append(time.monotonic() - started)
+    return statistics.median(times)
+
+
+async def _keypress_ms(presses: int) -> list[float]:
+    """Key presses on the diagnosis screen while 50 DNS probes wait on a slow lab: the time from
+    the key event to the screen repainted with the other tab (not Pilot's own settling time)."""
+    from textual.widgets import TabbedContent
+
+    from mxwizard.diagnosis.findings import Finding, Status
+    from mxwizard.diagnosis.tree import Plan, Step
+    from mxwizard.ui.app import WizardApp
+    from mxwizard.ui.screens.diagnosis import DiagnosisScreen
+
+    def probe(i: int) -> Step[Any]:
+        async def observe(ctx: Any) -> Any:
+            return await ctx.dns.query(f"n{i}.nowhere.test", "A")
+
+        def judge(facts: Any, lookup: Any) -> list[Finding]:
+            return [Finding(f"bench.{i}", Status.PASS, f"probe {i} answered")]
+
+        return Step(f"probe{i}", f"Probe {i}", "A slow lookup.", observe, judge)
+
+    times: list[float] = []
+    with served_lab(5000) as lab:
+        settings = lab.point(Settings(timeout=10))
+        plan = Plan("receive", {"shown": "50 probes"}, tuple(probe(i) for i in range(50)))
+        app = WizardApp(settings, remember=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = DiagnosisScreen("50 probes in flight", plan, settings)
+            await app.push_screen(screen)
+            await pilot.pause(0.5)
+            tabs = screen.query_one(TabbedContent)
+            for n in range(presses):
+                key, tab = [("f", "findings"), ("t", "transcript"), ("d", "dns")][n % 3]
+                if tabs.active == tab:
+                    continue
+                refreshed = asyncio.Event()
+                started = time.monotonic()
+                app.simulate_key(key)
+                while tabs.active != tab:  # the key was handled ...
+                    await asyncio.sleep(0.0005)
+                app.call_after_refresh(refreshed.set)  # ... and the screen repainted
+                await refreshed.wait()
+                times.append((time.monotonic() - started) * 1000)
+                await asyncio.sleep(0.05)
+            app.exit(0)
+    return times
+
+
+_TUI_RSS = textwrap.dedent("""
+    import asyncio, resource
+    from mxwizard.diagnosis import send
+    from mxwizard.inputs import parse_address
+    from mxwizard.lab.world import running_lab
+    from mxwizard.settings import Settings
+    from mxwizard.ui.app import WizardApp
+    from mxwizard.ui.screens.diagnosis import DiagnosisScreen
+
+    async def main():
+        async with running_lab() as world:
+            settings = world.point(Settings(source_ip="127.0.1.10"))
+            plan = send.plan(parse_address("alice@home.test"), parse_address("bob@strict.test"),
+                             "127.0.1.10", "mail.home.test", "mail", None)
+            app = WizardApp(settings, remember=False)
+            async with app.run_test(size=(80, 24)) as pilot:
+                await app.push_screen(DiagnosisScreen("send", plan, settings))
+                await pilot.pause(0.2)
+                await app.workers.wait_for_complete()
+                await pilot.pause(0.2)
+                app.exit(0)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+    asyncio.run(main())
+""")
+
+
+def _tui_rss_mb() -> float:
+    done = subprocess.run([sys.executable, "-c", _TUI_RSS], capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise SystemExit(f"the TUI diagnosis failed: {done.stderr[-800:]}")
+    return int(done.stdout.strip().splitlines()[-1]) / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--smoke", action="store_true", help="once, small numbers (CI)")
+    parser.add_argument("--latency-ms", type=float, default=100.0)
+    options = parser.parse_args()
+    latency = 20.0 if options.smoke else options.latency_ms
+    runs = 1 if options.smoke else 3
+
+    results: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+    }
+    results["critical_path"] = critical_path(latency, runs)
+    results["sequential"] = sequential(latency, results["critical_path"]["wall_ms"])
+    results["blocklist_sweep"] = _sweep(latency)
+    results["startup"] = {
+        "version_s": round(_command_seconds(["--version"], runs + 2), 3),
+        "check_help_s": round(_command_seconds(["check", "--help"], runs + 2), 3),
+        "tui_ready_s": round(_tui_ready_seconds(runs), 3),
+    }
+    presses = asyncio.run(_keypress_ms(9 if options.smoke else 60))
+    results["keypress"] = {
+        "presses": len(presses),
+        "median_ms": round(statistics.median(presses), 1),
+        "max_ms": round(max(presses), 1),
+    }
+    results["memory"] = {"tui_peak_rss_mb": round(_tui_rss_mb(), 1)}
+    results["targets_met"] = {
+        "critical_path_ratio": results["critical_path"]["ratio"] <= TARGETS["critical_path_ratio"],
+        "sequential_ratio": results["sequential"]["ratio"] >= TARGETS["sequential_ratio"],
+        "sweep_round_trips": results["blocklist_sweep"]["round_trips"] <= TARGETS["sweep_round_trips"],
+        "startup_s": max(results["startup"]["version_s"], results["startup"]["check_help_s"])
+        <= TARGETS["startup_s"],
+        "tui_ready_s": results["startup"]["tui_ready_s"] <= TARGETS["tui_ready_s"],
+        "keypress_median_ms": results["keypress"]["median_ms"] <= TARGETS["keypress_median_ms"],
+    }
+    if options.json:
+        print(json.dumps(results, indent=2))
+    else:
+        _print_table(results, latency)
+    if options.smoke:
+        return 0
+    return 0 if all(results["targets_met"].values()) else 1
+
+
+def _print_table(r: dict[str, Any], latency: float) -> None:
+    cp, seq, sweep, st, kp = (
+        r["critical_path"],
+        r["sequential"],
+        r["blocklist_sweep"],
+        r["startup"],
+        r["keypress"],
+    )
+    met = {k: "met" if v else "MISSED" for k, v in r["targets_met"].items()}
+    rows = [
+        ("Send diagnosis (healthy-sender), wall", f"{cp['wall_ms']} ms", ""),
+        (
+            f"  critical path: {len(cp['chain'])} round trips x {latency:g} ms",
+            f"{cp['critical_path_ms']:g} ms",
+            "",
+        ),
+        ("  ratio wall / critical path", f"{cp['ratio']}", f"<= 1.3 {met['critical_path_ratio']}"),
+        ("  chain measured from the slope", f"{cp['measured_chain_round_trips']} round trips", ""),
+        ("Same with concurrency 1, wall", f"{seq['wall_ms']} ms", ""),
+        ("  ratio sequential / concurrent", f"{seq['ratio']}", f">= 5 {met['sequential_ratio']}"),
+        (
+            f"Blocklist sweep of {sweep['zones']} zones",
+            f"{sweep['round_trips']} round trips",
+            f"<= 1.5 {met['sweep_round_trips']}",
+        ),
+        ("mxwizard --version", f"{st['version_s']} s", f"<= 0.3 {met['startup_s']}"),
+        ("mxwizard check --help", f"{st['check_help_s']} s", f"<= 0.3 {met['startup_s']}"),
+        ("TUI launch to first screen", f"{st['tui_ready_s']} s", f"<= 1.0 {met['tui_ready_s']}"),
+        (
+            "Key press with 50 probes in flight, median",
+            f"{kp['median_ms']} ms",
+            f"<= 50 {met['keypress_median_ms']}",
+        ),
+        ("Peak RSS, full diagnosis in the TUI", f"{r['memory']['tui_peak_rss_mb']} MB", ""),
+    ]
+    print(f"mxwizard benchmark on {r['machine']}, lab latency {latency:g} ms per answer")
+    for name, value, target in rows:
+        print(f"  {name:46} {value:>18}  {target}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
