@@ -1,4 +1,4 @@
-"""The command line: ``mxwizard`` (the TUI), ``check``, ``explain``, ``lab`` and ``serve``.
+"""The command line: ``mxwizard`` (the TUI), ``check``, ``explain``, ``replay``, ``lab`` and ``serve``.
 
 Every argument is validated before anything touches the network, and every usage problem is
 answered with one line on stderr and exit status 2 — never a traceback. Heavy modules (dnspython,
@@ -237,6 +237,43 @@ def explain(ctx: click.Context, text: Sequence[str], path: str | None, fmt: str,
     if command is None:
         raise NotAvailableYet("'explain' is not available yet")
     return int(command(text, path, fmt))
+
+
+class BadSessionFile(click.ClickException):
+    """A session file that is missing, unreadable or not a session: exits 2 with one line."""
+
+    exit_code = EXIT_USAGE
+
+
+def _speed(value: str) -> float:
+    try:
+        speed = float(value)
+    except ValueError:
+        raise InputError(f"the speed {value!r} is not a number (try 0.5, 1, 2 or 0)") from None
+    if not 0 <= speed <= 1000:  # also refuses nan
+        raise InputError(f"the speed must be between 0 (no pauses) and 1000, not {value}")
+    return speed
+
+
+@cli.command()
+@click.argument("file", metavar="FILE")
+@click.option("--speed", default="1", show_default=True, metavar="X", callback=_parsed(_speed),
+              help="Multiple of the recorded pace: 2 is twice as fast, 0 prints without pauses.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="text for people, json for one JSON object per line.")
+def replay(file: str, speed: float, fmt: str) -> int:
+    """Replay a saved session (or a 'check --format json' report) line by line, with notes."""
+    from mxwizard.sessions import SessionError, load_session, play
+
+    try:
+        session = load_session(file)
+    except SessionError as exc:
+        raise BadSessionFile(str(exc)) from None
+    try:
+        play(session, speed, fmt, sys.stdout)
+    except BrokenPipeError:  # the reader (head, less) has gone: stop quietly
+        sys.stderr.close()
+    return 0
 
 
 @cli.group()
