@@ -58,6 +58,7 @@ class DiagnosisScreen(WizardScreen):
         Binding("c", "copy_fix", "Copy fix", show=False),
         Binding("z", "zoom", "Zoom", show=False),
         Binding("p", "replay", "Step through"),
+        Binding("l", "dns_lesson", "DNS lesson", show=False),
     ]
 
     def __init__(self, title: str, plan: Plan, settings: Settings,
@@ -210,7 +211,9 @@ class DiagnosisScreen(WizardScreen):
         if action == "rerun":
             return not self.running
         if action == "replay":
-            return self.diagnosis is not None and bool(self.diagnosis.transcripts)
+            return self.diagnosis is not None and bool(self.diagnosis.transcripts or self.diagnosis.lookups)
+        if action == "dns_lesson":
+            return self.diagnosis is not None and bool(self.diagnosis.lookups)
         return True
 
     def action_stop(self) -> None:
@@ -244,11 +247,19 @@ class DiagnosisScreen(WizardScreen):
             self.query_one(DnsView).focus()
 
     def action_replay(self) -> None:
-        """Play the SMTP sessions back one line per key press (for lessons)."""
+        """Step through the SMTP sessions one command per key press (for lessons)."""
         if self.diagnosis is not None:
+            from mxwizard.sessions import session_of
             from mxwizard.ui.screens.replay import ReplayScreen
 
-            self.app.push_screen(ReplayScreen(self.check_title, self.diagnosis.transcripts))
+            self.app.push_screen(ReplayScreen(self.check_title, session_of(self.diagnosis)))
+
+    def action_dns_lesson(self) -> None:
+        """Walk the DNS lookups one per key press (for lessons)."""
+        if self.diagnosis is not None:
+            from mxwizard.ui.screens.dns_lesson import DnsLessonScreen
+
+            self.app.push_screen(DnsLessonScreen(self.check_title, self.diagnosis.lookups))
 
     def action_zoom(self) -> None:
         """Give the tabs the whole width (the path and the "why" hide), or bring them back."""
@@ -270,8 +281,10 @@ class DiagnosisScreen(WizardScreen):
                      for tab, label in TABS.items()]
         if self.diagnosis is not None:
             commands.append(("Show: verdict", "The headline and the fixes", self.action_verdict))
-            commands.append(("Step through the SMTP conversation", "One line per key press",
+            commands.append(("Step through the SMTP conversation", "One command per key press",
                              self.action_replay))
+            commands.append(("DNS lesson", "The DNS lookups one per key press, dig-style",
+                             self.action_dns_lesson))
         commands.append(("Zoom the tabs", "Hide the path to give the tabs the whole width",
                          self.action_zoom))
         if self.running:

@@ -1,8 +1,11 @@
 """Lessons: the lab's scenarios, each a situation from the postmaster's FAQ, ready to diagnose.
 
 Picking one opens the matching form filled in with the scenario's arguments; running it shows the
-decision path and the annotated SMTP conversation against the lab's servers. Without ``--lab``
-this screen explains how to start the lab instead.
+decision path and the annotated SMTP conversation against the lab's servers; from there ``p``
+steps through the conversation one command at a time and ``l`` walks the DNS lookups. The button
+above the list (or ``o``) replays a saved session (or a ``check --format json`` report) from a
+file, step by step or at a chosen speed; it works without the lab too. Without ``--lab`` this
+screen explains how to start the lab.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Button, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from mxwizard.sessions import Session
 from mxwizard.ui.screens.base import WizardScreen
 from mxwizard.untrusted import visible
 
@@ -31,7 +35,16 @@ class LessonsScreen(WizardScreen):
     """Pick a lab scenario to diagnose."""
 
     HELP_TOPIC = "lessons"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+    DEFAULT_CSS = """
+    LessonsScreen #lessons-replay { margin: 1 1 0 2; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("o", "open_saved", "Replay a saved session"),
+    ]
+
+    def _replay_button(self) -> Button:
+        return Button("▶ Replay a saved session… (o)", id="lessons-replay", compact=True)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -47,11 +60,13 @@ class LessonsScreen(WizardScreen):
                 "wizard with\n\n    mxwizard --lab\n\nto use it. Nothing leaves this machine.",
                 *problem,
             ), id="lessons-intro")
+            yield self._replay_button()
         else:
             yield Static(Content.assemble(
-                ("Lessons", "bold"), " — pick a situation, then run the check on it and read the "
-                "SMTP transcript line by line.",
+                ("Lessons", "bold"), " — pick a situation and run the check; then p steps through "
+                "the SMTP session one command at a time, l walks the DNS lookups.",
             ), id="lessons-intro")
+            yield self._replay_button()
             yield OptionList(
                 *[Option(scenario_prompt(s), id=str(i)) for i, s in enumerate(scenarios)],
                 id="lessons-list",
@@ -68,6 +83,25 @@ class LessonsScreen(WizardScreen):
         event.stop()
         if event.option.id is not None:
             self.wizard.open_scenario(self.wizard.scenarios[int(event.option.id)])
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """The replay button."""
+        event.stop()
+        self.action_open_saved()
+
+    def action_open_saved(self) -> None:
+        """Ask for a session file and a speed, then replay it."""
+        from mxwizard.ui.screens.lesson_files import OpenSessionScreen
+
+        self.app.push_screen(OpenSessionScreen(), callback=self._replay)
+
+    def _replay(self, chosen: tuple[Session, float | None] | None) -> None:
+        if chosen is None:
+            return
+        from mxwizard.ui.screens.replay import ReplayScreen
+
+        session, speed = chosen
+        self.app.push_screen(ReplayScreen(f"Saved session: {session.title}", session, speed=speed))
 
     def action_back(self) -> None:
         """Back to the welcome screen."""
