@@ -22,11 +22,11 @@ from mxwizard.untrusted import visible
 #: The playback choices: (radio button id, label, speed; None steps by key press).
 SPEEDS: tuple[tuple[str, str, float | None], ...] = (
     ("speed-step", "Step by key press, with explanations", None),
-    ("speed-0.5", "0.5× (half the recorded pace)", 0.5),
-    ("speed-1", "1× (as recorded)", 1.0),
-    ("speed-2", "2×", 2.0),
-    ("speed-5", "5×", 5.0),
-    ("speed-20", "20×", 20.0),
+    ("speed-half", "0.5× (half the recorded pace)", 0.5),
+    ("speed-1x", "1× (as recorded)", 1.0),
+    ("speed-2x", "2×", 2.0),
+    ("speed-5x", "5×", 5.0),
+    ("speed-20x", "20×", 20.0),
 )
 
 _BOX_CSS = """

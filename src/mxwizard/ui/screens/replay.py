@@ -25,6 +25,10 @@ from mxwizard.ui.widgets.transcript import TranscriptView
 from mxwizard.untrusted import visible
 
 
+#: Lines due sooner than this (seconds) after the one before appear together with it.
+MIN_WAIT = 0.01
+
+
 def speed_words(speed: float) -> str:
     """``2×``, ``0.5×``: a speed as a trainer says it."""
     return f"{speed:g}×"
@@ -180,18 +184,24 @@ class ReplayScreen(WizardScreen):
     # --- timed playback -----------------------------------------------------------------------
 
     def _schedule(self) -> None:
-        """Set the timer for the next line at the recorded pause scaled by the speed."""
+        """Show the lines that are due now, then set the timer for the next one at its recorded
+        pause scaled by the speed."""
         self._timer = None
-        if self.shown >= len(self._cues) or not self.speed:  # the end: the keys step again
-            self.sub_title = f"{self.check_title}: played at {speed_words(self.speed or 1.0)}"
+        speed = self.speed or 1.0
+        due = self.shown
+        while due < len(self._cues) and self._cues[due].wait_ms / 1000.0 / speed < MIN_WAIT:
+            due += 1
+        if due > self.shown:
+            self._show(due)
+        if self.shown >= len(self._cues):  # the end: the keys step again
+            self.sub_title = f"{self.check_title}: played at {speed_words(speed)}"
             self.refresh_bindings()
             self._refresh_status()
             return
-        wait = self._cues[self.shown].wait_ms / 1000.0 / self.speed
-        self._timer = self.set_timer(max(wait, 0.0), self._tick)
+        self._timer = self.set_timer(self._cues[self.shown].wait_ms / 1000.0 / speed, self._tick)
 
     def _tick(self) -> None:
-        """One more line; then wait for the next."""
+        """One more line; then the next ones when they are due."""
         self._timer = None
         self._show(self.shown + 1)
         self._schedule()
