@@ -116,7 +116,7 @@ class ReplayScreen(WizardScreen):
         for transcript, line in self.lines[self.shown:count]:
             view.add_line(transcript, line)
         self.shown = count
-        self._highlight()
+        self.call_after_refresh(self._highlight)  # once the new lines have their size
         self._refresh_status()
 
     def _highlight(self) -> None:
