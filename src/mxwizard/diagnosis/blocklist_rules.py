@@ -44,7 +44,7 @@ def _shown(lookup: Lookup) -> str:
 
 def _refusals(zone: ZoneAnswer, bl: Blocklist) -> list[str]:
     answers = [str(v) for lk in (zone.query, zone.test_listed, zone.test_clean)
-               for v in lk.values("A") if lk.outcome is Outcome.ANSWER]
+               if lk is not None and lk.outcome is Outcome.ANSWER for v in lk.values("A")]
     return [a for a in answers if is_refusal(bl, a)]
 
 
@@ -52,12 +52,13 @@ def _self_test_problem(zone: ZoneAnswer, kind: ListKind) -> str:
     """Why the zone's RFC 5782 self-test failed ("" when it passed)."""
     must_not = "127.0.0.1" if kind is ListKind.IP else "invalid"
     listed = [str(v) for v in zone.test_listed.values("A")]
-    if zone.test_listed.outcome.is_failure or zone.test_clean.outcome.is_failure:
+    clean = zone.test_clean
+    if zone.test_listed.outcome.is_failure or (clean is not None and clean.outcome.is_failure):
         return "the list's server did not answer the test queries"
     if not any(is_listing_address(a) for a in listed):
         return ("its test entry is not listed: the list is dead, renamed, or blocks your "
                 "resolver")
-    if zone.test_clean.outcome is Outcome.ANSWER:
+    if clean is not None and clean.outcome is Outcome.ANSWER:
         return (f"{must_not} is listed although it never may be: the list answers everything "
                 "(a dead list that lists the world), or your resolver rewrites 'no such name'")
     return ""
@@ -129,7 +130,8 @@ def judge_sweep(sweep: BlocklistSweep, default_set: bool) -> list[Finding]:
                     f"{sweep.subject} means nothing and was ignored."),
             fix=(f"If your own server uses {zone.zone} to filter incoming mail, remove it from the "
                  "configuration; a list that answers everything rejects all your mail."),
-            side=Side.THEM, evidence=(_shown(zone.test_listed), _shown(zone.test_clean))))
+            side=Side.THEM, evidence=tuple(_shown(lk) for lk in (zone.test_listed, zone.test_clean)
+                                           if lk is not None)))
     if silent:
         total = len(sweep.zones)
         findings.append(Finding(

@@ -12,16 +12,21 @@ from mxwizard.dnsview import dig_command
 from mxwizard.probes.dns import Lookup, Outcome
 
 
+def _no_answer(lookup: Lookup) -> str:
+    """How the answer failed to come: silence, or a closed port that said so at once."""
+    return "were told that no DNS server listens there" if "port is closed" in lookup.note else (
+        "got no answer within the time limit")
+
+
 def unanswered(lookup: Lookup, what: str) -> Finding | None:
     """An ``error`` finding if ``lookup`` got no usable answer, naming the server asked."""
     evidence = (dig_command(lookup), f"{lookup.outcome.value}: {lookup.note}".rstrip(": "))
     if lookup.outcome is Outcome.TIMEOUT:
         return Finding(
             "dns.no-answer", Status.ERROR, f"The DNS server {lookup.server} did not answer",
-            detail=(f"We asked {lookup.server} for {what} ({lookup.qname} {lookup.qtype}) and got "
-                    f"no answer within the time limit, so we cannot tell whether the records are "
-                    f"right. This is a problem of the resolver or the network path to it, not of "
-                    f"the domain."),
+            detail=(f"We asked {lookup.server} for {what} ({lookup.qname} {lookup.qtype}) and "
+                    f"{_no_answer(lookup)}, so we cannot tell whether the records are right. This "
+                    f"is a problem of the resolver or the network path to it, not of the domain."),
             fix=("Check that the resolver address is right and reachable, e.g.\n"
                  f"  {dig_command(lookup)}\n"
                  "or ask another resolver with --resolver IP."),

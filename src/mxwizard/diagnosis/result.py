@@ -64,7 +64,7 @@ class Diagnosis:
         if worst.status is Status.ERROR:
             return Verdict(
                 Status.ERROR,
-                f"The diagnosis could not be completed: {worst.title[0].lower()}{worst.title[1:]}",
+                f"The diagnosis could not be completed: {_in_sentence(worst.title)}",
                 worst.side,
             )
         if worst.status is Status.WARN:
@@ -100,3 +100,9 @@ class Diagnosis:
             "dns": [lookup.to_json() for lookup in self.lookups],
             "elapsed_ms": round(self.elapsed_ms, 1),
         }
+
+
+def _in_sentence(title: str) -> str:
+    """A title continued mid-sentence: its first word lowered, unless it is an acronym (DNS, SMTP)."""
+    first = title.split(" ", 1)[0]
+    return title if first[1:2].isupper() else title[:1].lower() + title[1:]

@@ -12,7 +12,6 @@ Identical questions within one diagnosis are asked once and shared.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +28,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 import dns.reversename
+
+from mxwizard.probes.udp import UdpChannels
 
 
 class Outcome(str, Enum):
@@ -200,6 +201,7 @@ class DnsClient:
         started = time.monotonic()
         self._clock = clock or (lambda: (time.monotonic() - started) * 1000)
         self._asked: dict[tuple[str, str], asyncio.Task[Lookup]] = {}
+        self._udp = UdpChannels()
 
     @property
     def server_text(self) -> str:
@@ -251,6 +253,14 @@ class DnsClient:
                     ms=(time.monotonic() - started) * 1000,
                     note=f"no answer from {server} within {self.timeout:g} s",
                 )
+            except ConnectionRefusedError:
+                # The server's machine said that nothing listens on that port (ICMP port
+                # unreachable): no answer will come, so there is no need to wait for the timeout.
+                return Lookup(
+                    name, qtype, server, Outcome.TIMEOUT, t_ms=t_ms,
+                    ms=(time.monotonic() - started) * 1000,
+                    note=f"no DNS server listens on {server} (the port is closed)",
+                )
             except (OSError, dns.exception.DNSException, ValueError, EOFError) as exc:
                 return Lookup(
                     name, qtype, server, Outcome.ERROR, t_ms=t_ms,
@@ -269,19 +279,16 @@ class DnsClient:
 
     async def _exchange(self, request: dns.message.Message, ip: str, port: int) -> dns.message.Message:
         """UDP with one retransmission inside the timeout, then TCP if the answer was truncated."""
-        deadline = time.monotonic() + self.timeout
-        first_wait = self.timeout * 0.4
-        for wait in (first_wait, None):
-            remaining = deadline - time.monotonic()
-            budget = remaining if wait is None else min(wait, remaining)
-            if budget <= 0:
-                break
-            with contextlib.suppress(dns.exception.Timeout):
-                response, _tcp = await dns.asyncquery.udp_with_fallback(
-                    request, ip, timeout=budget, port=port, source=self.source
-                )
-                return response
-        raise dns.exception.Timeout
+        started = time.monotonic()
+        response = await self._udp.ask(request, ip, port, timeout=self.timeout,
+                                       resend_after=self.timeout * 0.4, source=self.source)
+        if response.flags & dns.flags.TC:
+            remaining = self.timeout - (time.monotonic() - started)
+            if remaining <= 0:
+                raise dns.exception.Timeout(timeout=self.timeout)
+            response = await dns.asyncquery.tcp(request, ip, timeout=remaining, port=port,
+                                                source=self.source)
+        return response
 
 
 def _where(ip: str, port: int) -> str:

@@ -33,8 +33,9 @@ class ZoneAnswer:
     reason: Lookup | None
     #: The A query for the entry that must be listed (127.0.0.2 / ``test``).
     test_listed: Lookup
-    #: The A query for the entry that must not be listed (127.0.0.1 / ``invalid``).
-    test_clean: Lookup
+    #: The A query for the entry that must not be listed (127.0.0.1 / ``invalid``), asked only when
+    #: the subject is listed: a list that does not list the subject evidently does not list everything.
+    test_clean: Lookup | None
 
     @property
     def answers(self) -> list[str]:
@@ -75,7 +76,7 @@ async def blocklist_sweep(
     dns: DnsClient, subject: str, zones: Sequence[str], kind: ListKind = ListKind.IP,
     test_entries: Mapping[str, str] | None = None,
 ) -> BlocklistSweep:
-    """Ask every zone about ``subject`` at once (plus each zone's self-test) and collect the answers.
+    """Ask every zone about ``subject`` at once (with each zone's self-test) and collect the answers.
 
     ``test_entries`` gives a zone's own must-be-listed test entry where it differs from RFC
     5782's (some domain lists use their own test domain). Raises ``ValueError`` for an IP list
@@ -85,19 +86,23 @@ async def blocklist_sweep(
         ipaddress.ip_address(subject)
     entries = test_entries or {}
     zones = list(zones)
-    # All questions at once. The real ones are created first, so that when the diagnosis bounds
-    # how many queries are in flight, they go out in the first wave and the self-tests after.
+    # Round one, all at once: the subject on every list and every list's must-be-listed entry. The
+    # subject's questions go first, so that when the diagnosis bounds the queries in flight they
+    # leave in the first wave.
     asked = await asyncio.gather(
         *(dns.query(query_name(subject, zone, kind), "A") for zone in zones),
         *(dns.query(query_name(entries.get(zone, SELF_TEST_LISTED[kind]), zone, kind), "A")
-          for zone in zones),
-        *(dns.query(query_name(SELF_TEST_CLEAN[kind], zone, kind), "A") for zone in zones))
+          for zone in zones))
     count = len(zones)
-    queries, listed, clean = asked[:count], asked[count:2 * count], asked[2 * count:]
-    listed_zones = [i for i, query in enumerate(queries) if query.outcome is Outcome.ANSWER]
-    reasons = await asyncio.gather(*(
-        dns.query(query_name(subject, zones[i], kind), "TXT") for i in listed_zones))
-    reason_of: dict[int, Lookup] = dict(zip(listed_zones, reasons, strict=True))
-    answers = tuple(ZoneAnswer(zone, queries[i], reason_of.get(i), listed[i], clean[i])
+    queries, listed = asked[:count], asked[count:]
+    # Round two, only for the lists that list the subject: their reason (TXT), and whether they list
+    # the entry nobody may list (a dead list, or a resolver that rewrites "no such name", lists all).
+    hits = [i for i, query in enumerate(queries) if query.outcome is Outcome.ANSWER]
+    second = await asyncio.gather(
+        *(dns.query(query_name(subject, zones[i], kind), "TXT") for i in hits),
+        *(dns.query(query_name(SELF_TEST_CLEAN[kind], zones[i], kind), "A") for i in hits))
+    reason_of: dict[int, Lookup] = dict(zip(hits, second[:len(hits)], strict=True))
+    clean_of: dict[int, Lookup] = dict(zip(hits, second[len(hits):], strict=True))
+    answers = tuple(ZoneAnswer(zone, queries[i], reason_of.get(i), listed[i], clean_of.get(i))
                     for i, zone in enumerate(zones))
     return BlocklistSweep(subject, kind, answers)
