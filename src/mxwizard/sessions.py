@@ -348,13 +348,15 @@ def _cue_json(cue: Cue) -> dict[str, object]:
 
 
 def play(session: Session, speed: float, fmt: str, out: TextIO,
-         sleep: Callable[[float], None] = time.sleep) -> int:
+         sleep: Callable[[float], None] | None = None) -> int:
     """Print ``session`` cue by cue at the recorded pace times ``speed`` (0: no waiting).
 
     ``fmt`` is ``text`` (what a terminal reader wants: headings, arrows, notes) or ``json`` (one
-    JSON object per line, for scripts). Returns how many cues were printed.
+    JSON object per line, for scripts). ``sleep`` waits (default ``time.sleep``). Returns how many
+    cues were printed.
     """
     cues = timeline(session)
+    wait = sleep or time.sleep
     if fmt == "text":
         out.write(f"Replay of {session.title}: {len(session.transcripts)} SMTP session(s), "
                   f"{len(session.lookups)} DNS lookup(s)"
@@ -364,7 +366,7 @@ def play(session: Session, speed: float, fmt: str, out: TextIO,
     start = 0.0
     for index, cue in enumerate(cues):
         if speed > 0 and cue.wait_ms > 0:
-            sleep(cue.wait_ms / 1000.0 / speed)
+            wait(cue.wait_ms / 1000.0 / speed)
         if fmt == "json":
             out.write(json.dumps(_cue_json(cue), ensure_ascii=True) + "\n")
         elif cue.lookup is not None:

@@ -24,7 +24,6 @@ from mxwizard.ui.screens.lesson_steps import SmtpStep, smtp_after, smtp_before, 
 from mxwizard.ui.widgets.transcript import TranscriptView
 from mxwizard.untrusted import visible
 
-
 #: Lines due sooner than this (seconds) after the one before appear together with it.
 MIN_WAIT = 0.01
 
