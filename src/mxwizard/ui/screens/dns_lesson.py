@@ -60,7 +60,7 @@ class DnsLessonScreen(WizardScreen):
 
     def on_mount(self) -> None:
         """Start before the first lookup."""
-        self.sub_title = f"{self.check_title}: DNS step by step"
+        self.sub_title = f"{self.check_title}: DNS lesson"
         self.query_one(DnsView).focus()
         self._refresh_status()
 

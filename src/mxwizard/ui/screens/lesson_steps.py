@@ -147,9 +147,12 @@ def smtp_after(step: SmtpStep) -> tuple[str, str]:
             pieces.append(more[2])
     found = meaning(code, " ".join(pieces))
     info = COMMANDS.get(verb)
-    what = info.accepted if info is not None and 200 <= code < 400 else found.note
+    topic = found.note.removeprefix(f"{_CLASS_WORDS[found.klass]}: ")
+    if enhanced:
+        topic = topic.removesuffix(f" ({enhanced})")
+    what = info.accepted if info is not None and 200 <= code < 400 else topic
     if not verb:
-        what = "the server is ready" if code == 220 else found.note
+        what = "the server is ready" if code == 220 else topic
     who = f"{visible(verb, 20)} answered" if verb else "The greeting"
     head = f"{_CLASS_GLYPH[found.klass]} {who}: {code} {_CLASS_WORDS[found.klass]}: {what}"
     if enhanced:

@@ -150,7 +150,8 @@ class ReplayScreen(WizardScreen):
         if done:
             head, body = smtp_after(done[-1])
             meaning.update(Content.assemble(
-                (f"{self._step_number(done[-1])} · ", "$text-muted"), (head, "bold"), "\n", body))
+                (f"{self._step_number(done[-1])} · ", "$text-muted"), (head, "bold"),
+                *(["\n", body] if body else [])))
         else:
             sessions = len(self.session.transcripts)
             meaning.update(Content.assemble(
