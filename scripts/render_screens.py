@@ -12,7 +12,9 @@ so what you see is what a user gets from ``mxwizard --lab``.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -119,20 +121,61 @@ async def send_tour(pilot: Any, snap: Callable[[str], None]) -> None:
     snap("14-form-send")
 
 
+async def lesson_tour(pilot: Any, snap: Callable[[str], None]) -> None:
+    """A lab lesson: its DNS lookups one by one, saving the session, replaying it from Lessons."""
+    await pilot.press("5")
+    await pilot.pause()
+    names = [s.name for s in pilot.app.scenarios]
+    await pilot.press(*["down"] * names.index("healthy-domain"), "enter")
+    await pilot.pause()
+    await pilot.press("enter")
+    await settle(pilot)
+    await pilot.press("escape", "l", "space", "space", "space")
+    await pilot.pause()
+    snap("16-dns-lesson")
+    await pilot.press("escape", "p", "space", "s")
+    await pilot.pause()
+    snap("17-save-session")
+    await pilot.press("enter")  # saved in the current directory: a temporary one, see render()
+    await pilot.pause()
+    await pilot.press("escape", "escape", "escape", "escape")
+    await pilot.pause()
+    await pilot.press("o")
+    await pilot.pause()
+    await pilot.press(*"mxwizard-session-receive-healthy.test.json", "tab", "down", "down", "down",
+                      "enter")
+    await pilot.pause()
+    snap("18-open-session")
+    await pilot.press("ctrl+o")
+    for _ in range(400):  # a few seconds at most: the lab answers in milliseconds
+        if not getattr(pilot.app.screen, "playing", False):
+            break
+        await pilot.pause(0.05)
+    await pilot.pause()
+    snap("19-replay-played")
+
+
 async def render(out: Path) -> list[Path]:
     """Take every picture; returns the files written."""
+    out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for tour in (receive_tour, relay_tour, bounce_tour, send_tour):
+    home = os.getcwd()
+    for tour in (receive_tour, relay_tour, bounce_tour, send_tour, lesson_tour):
         app = WizardApp(Settings(timeout=5), lab=True, remember=False)
-        async with app.run_test(size=SIZE) as pilot:
-            await app.lab_ready.wait()
-            await pilot.pause()
+        with tempfile.TemporaryDirectory() as scratch:
+            os.chdir(scratch)  # files the tours save (a lesson's session) land here
+            try:
+                async with app.run_test(size=SIZE) as pilot:
+                    await app.lab_ready.wait()
+                    await pilot.pause()
 
-            def snap(name: str, app: WizardApp = app) -> None:
-                written.append(Path(app.save_screenshot(f"{name}.svg", str(out))))
+                    def snap(name: str, app: WizardApp = app) -> None:
+                        written.append(Path(app.save_screenshot(f"{name}.svg", str(out))))
 
-            await tour(pilot, snap)
+                    await tour(pilot, snap)
+            finally:
+                os.chdir(home)
     return written
 
 
