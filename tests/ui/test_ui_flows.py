@@ -365,8 +365,8 @@ async def test_bounce_screen_keeps_the_text_and_explains_or_says_it_cannot(read_
             assert "not available yet" in read_screen(app)
 
 
-async def test_step_through_plays_the_conversation_one_line_per_key(make_plan: Any,
-                                                                    read_screen: Any) -> None:
+async def test_step_through_plays_the_conversation_one_command_per_key(make_plan: Any,
+                                                                      read_screen: Any) -> None:
     from mxwizard.ui.screens.replay import ReplayScreen
 
     app = WizardApp(Settings(), lab=False)
@@ -378,16 +378,16 @@ async def test_step_through_plays_the_conversation_one_line_per_key(make_plan: A
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, ReplayScreen)
-        assert screen.shown == 1 and "Line 1 of 12" in read_screen(app)
-        await pilot.press("space", "space")
+        assert screen.shown == 0 and "Step 1 of 6" in read_screen(app)
+        await pilot.press("space", "space")  # the greeting, then EHLO with its reply
         await pilot.pause()
-        assert screen.shown == 3
+        assert screen.shown == 4
         text = read_screen(app)
         assert "C→ EHLO wizard.example" in text and "MAIL FROM" not in text
-        assert "We sent at 20 ms" in text  # the newest line is explained
+        assert "EHLO answered: 250" in text and "we send STARTTLS" in text
         await pilot.press("backspace")
         await pilot.pause()
-        assert screen.shown == 2 and "EHLO wizard.example" not in read_screen(app)
+        assert screen.shown == 2 and "C→ EHLO wizard.example" not in read_screen(app)
         await pilot.press("a")
         await pilot.pause()
         assert screen.shown == 12 and "End of the conversation" in read_screen(app)

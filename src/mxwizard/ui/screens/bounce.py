@@ -14,10 +14,11 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
-from textual.widgets import Footer, Header, Static, TextArea
+from textual.widgets import Header, Static, TextArea
 
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.ui.screens.base import WizardScreen
+from mxwizard.ui.widgets.keybar import KeyBar
 from mxwizard.untrusted import visible
 
 
@@ -59,7 +60,7 @@ class BounceScreen(WizardScreen):
         yield TextArea(self.wizard.bounce_text, id="bounce-text", soft_wrap=True,
                        show_line_numbers=False, tab_behavior="focus")
         yield Static(id="bounce-status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         """Ready to paste."""

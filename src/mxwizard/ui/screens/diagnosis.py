@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Footer, Header, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import Header, OptionList, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from mxwizard.diagnosis.events import (
@@ -35,6 +35,7 @@ from mxwizard.ui.app import Result
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
 from mxwizard.ui.widgets.dns import DnsView
 from mxwizard.ui.widgets.findings import FindingsView
+from mxwizard.ui.widgets.keybar import KeyBar
 from mxwizard.ui.widgets.status import status_badge
 from mxwizard.ui.widgets.steps import StepList, StepRow
 from mxwizard.ui.widgets.transcript import TranscriptView
@@ -91,7 +92,7 @@ class DiagnosisScreen(WizardScreen):
                         yield TranscriptView(id="diag-transcript")
                     with TabPane("DNS (d)", id="dns"):
                         yield DnsView(id="diag-dns")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         """Start the probes, or fill the screen from a diagnosis that already finished."""

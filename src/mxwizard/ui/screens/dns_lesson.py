@@ -15,12 +15,13 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from mxwizard.probes.dns import Lookup
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
 from mxwizard.ui.screens.lesson_steps import dns_after, dns_before
 from mxwizard.ui.widgets.dns import DnsView
+from mxwizard.ui.widgets.keybar import KeyBar
 from mxwizard.untrusted import visible
 
 
@@ -56,7 +57,7 @@ class DnsLessonScreen(WizardScreen):
         yield Static(id="dns-lesson-meaning")
         yield Static(id="dns-lesson-next")
         yield DnsView(id="dns-lesson-lookups")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         """Start before the first lookup."""

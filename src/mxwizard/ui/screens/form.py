@@ -15,10 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Header, Input, Label, Static
 
 from mxwizard.ui.checks import CheckKind, CheckNotAvailable
 from mxwizard.ui.screens.base import WizardScreen
+from mxwizard.ui.widgets.keybar import KeyBar
 from mxwizard.untrusted import visible
 
 
@@ -57,7 +58,7 @@ class FormScreen(WizardScreen):
                 yield Static(id=f"error-{field.name}", classes="form-error")
             yield Static(id="form-status")
             yield Button("Run the check (Enter)", id="form-run", variant="primary", compact=True)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         """Focus the first empty field (or the first one)."""

@@ -15,11 +15,12 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
-from textual.widgets import Button, Footer, Header, OptionList, Static
+from textual.widgets import Button, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from mxwizard.sessions import Session
 from mxwizard.ui.screens.base import WizardScreen
+from mxwizard.ui.widgets.keybar import KeyBar
 from mxwizard.untrusted import visible
 
 
@@ -71,7 +72,7 @@ class LessonsScreen(WizardScreen):
                 *[Option(scenario_prompt(s), id=str(i)) for i, s in enumerate(scenarios)],
                 id="lessons-list",
             )
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         """Focus the list if there is one."""

@@ -16,11 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from mxwizard.sessions import Cue, Session, timeline
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
 from mxwizard.ui.screens.lesson_steps import SmtpStep, smtp_after, smtp_before, smtp_steps
+from mxwizard.ui.widgets.keybar import KeyBar
 from mxwizard.ui.widgets.transcript import TranscriptView
 from mxwizard.untrusted import visible
 
@@ -81,7 +82,7 @@ class ReplayScreen(WizardScreen):
         yield Static(id="replay-meaning")
         yield Static(id="replay-next")
         yield TranscriptView(id="replay-transcript")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         """Start before the first step, or start playing."""

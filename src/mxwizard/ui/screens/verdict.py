@@ -11,12 +11,13 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from mxwizard.diagnosis.findings import Side
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
 from mxwizard.ui.widgets.findings import FindingsView
+from mxwizard.ui.widgets.keybar import KeyBar
 from mxwizard.ui.widgets.status import status_badge
 from mxwizard.untrusted import visible
 
@@ -62,7 +63,7 @@ class VerdictScreen(WizardScreen):
                                         verdict.side.label)
         yield Static(headline, id="verdict-headline")
         yield FindingsView(grouped=True, id="verdict-findings")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         """Fill the grouped list and put the keyboard on it."""

@@ -8,10 +8,11 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
+from mxwizard.ui.widgets.keybar import KeyBar
 
 #: The choices, in the order shown, with their number keys.
 CHOICES: tuple[tuple[str, str, str], ...] = (
@@ -51,7 +52,7 @@ class WelcomeScreen(WizardScreen):
             id="welcome-choices",
         )
         yield Static(id="welcome-mode")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         """Focus the choices and say which network the checks will use."""
