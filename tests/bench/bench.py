@@ -191,12 +191,17 @@ def sequential(latency_ms: float, concurrent_ms: float) -> dict[str, Any]:
     return {"wall_ms": round(wall), "ratio": round(wall / concurrent_ms, 1)}
 
 
-def _sweep(latency_ms: float) -> dict[str, Any]:
+def _sweep(latency_ms: float, runs: int) -> dict[str, Any]:
+    """Part 3. The lab's DNS server renders an answer once and then serves it from memory, as a real
+    list server does; one sweep first warms it, so the runs measure mxwizard, not the lab."""
     with served_lab(latency_ms) as lab:
-        client = DnsClient([("127.0.0.1", lab.dns_port)], timeout=5)
-        started = time.monotonic()
-        facts = asyncio.run(blocklist_sweep(client, "127.0.1.10", SWEEP_ZONES))
-        wall = (time.monotonic() - started) * 1000
+        walls = []
+        for _ in range(runs + 1):
+            client = DnsClient([("127.0.0.1", lab.dns_port)], timeout=5)
+            started = time.monotonic()
+            facts = asyncio.run(blocklist_sweep(client, "127.0.1.10", SWEEP_ZONES))
+            walls.append((time.monotonic() - started) * 1000)
+    wall = statistics.median(walls[1:])
     return {
         "zones": len(SWEEP_ZONES),
         "wall_ms": round(wall),
@@ -268,8 +273,9 @@ async def _keypress_ms(presses: int) -> list[float]:
         return Step(f"probe{i}", f"Probe {i}", "A slow lookup.", observe, judge)
 
     times: list[float] = []
-    with served_lab(5000) as lab:
-        settings = lab.point(Settings(timeout=10))
+    # The lab answers after a minute: the probes stay in flight for the whole measurement.
+    with served_lab(60_000) as lab:
+        settings = lab.point(Settings(timeout=120))
         plan = Plan("receive", {"shown": "50 probes"}, tuple(probe(i) for i in range(50)))
         app = WizardApp(settings, remember=False)
         async with app.run_test(size=(80, 24)) as pilot:
@@ -286,6 +292,8 @@ async def _keypress_ms(presses: int) -> list[float]:
                 app.simulate_key(key)
                 while tabs.active != tab:  # the key was handled ...
                     await asyncio.sleep(0.0005)
+                    if time.monotonic() - started > 10:
+                        raise SystemExit(f"the key {key!r} did not switch to the {tab} tab")
                 app.call_after_refresh(refreshed.set)  # ... and the screen repainted
                 await refreshed.wait()
                 times.append((time.monotonic() - started) * 1000)
@@ -342,7 +350,7 @@ def main() -> int:
     }
     results["critical_path"] = critical_path(latency, runs)
     results["sequential"] = sequential(latency, results["critical_path"]["wall_ms"])
-    results["blocklist_sweep"] = _sweep(latency)
+    results["blocklist_sweep"] = _sweep(latency, runs + 2)
     results["startup"] = {
         "version_s": round(_command_seconds(["--version"], runs + 2), 3),
         "check_help_s": round(_command_seconds(["check", "--help"], runs + 2), 3),
