@@ -75,6 +75,11 @@ def test_verdict_no_color(snap_compare: Any, make_plan: Any, monkeypatch: pytest
     assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
 
 
+def test_finding_full(snap_compare: Any, make_plan: Any) -> None:
+    app, run_before = finished_app(make_plan)
+    assert snap_compare(app, press=["enter"], run_before=run_before, terminal_size=SIZE)
+
+
 @pytest.mark.parametrize("tab", ["f", "t", "z"])
 def test_diagnosis_tabs(snap_compare: Any, make_plan: Any, tab: str) -> None:
     app, run_before = finished_app(make_plan)

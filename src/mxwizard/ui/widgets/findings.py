@@ -136,6 +136,15 @@ class FindingsView(Vertical):
                 return True
         return False
 
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter on a finding: open it on a whole screen, where the arrows scroll to the end."""
+        event.stop()
+        finding = self._by_option.get(event.option.id or "")
+        if finding is not None:
+            from mxwizard.ui.screens.finding import FindingScreen
+
+            self.app.push_screen(FindingScreen(finding))
+
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         """Show the highlighted finding in full."""
         event.stop()
