@@ -14,6 +14,7 @@ from mxwizard.settings import Settings
 from mxwizard.transcript import Direction, TranscriptLine
 from mxwizard.ui.app import WizardApp
 from mxwizard.ui.screens.diagnosis import DiagnosisScreen
+from mxwizard.ui.screens.finding import FindingScreen
 from mxwizard.ui.screens.verdict import VerdictScreen
 from mxwizard.ui.widgets.findings import FindingsView
 
@@ -63,11 +64,20 @@ async def test_hostile_remote_text_cannot_break_or_drive_the_screen(read_screen:
         # shown literally (not as bold text) in the headline, the list row and the detail pane
         assert text.count("[bold]loud[/bold]") >= 3, text
         assert "[@click=app.quit]" in text
-        # clicking every row of the screen must not run the action hidden in the text
+        # clicking every row of the screen must not run the action hidden in the text; a click on a
+        # finding opens it in full, which must be just as inert
+        opened = 0
         for y in range(1, 23, 2):
             await pilot.click(offset=(20, y))
-        await pilot.pause()
-        assert app.is_running and isinstance(app.screen, VerdictScreen)
+            await pilot.pause()
+            assert app.is_running
+            if isinstance(app.screen, FindingScreen):
+                opened += 1
+                assert_inert(read_screen(app))
+                assert "[@click=app.quit]" in read_screen(app)
+                await pilot.press("escape")
+                await pilot.pause()
+        assert opened >= 1 and app.is_running and isinstance(app.screen, VerdictScreen)
         findings = app.screen.query_one(FindingsView)
         assert findings.current is not None
         await pilot.press("escape")
