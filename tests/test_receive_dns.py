@@ -55,17 +55,14 @@ def test_nxdomain_and_nodata_are_told_apart(check_json: CheckJson) -> None:
     assert mx["rcode"] == "NODATA"
 
 
-def _unused_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_a_silent_resolver_is_an_error_naming_it_within_the_timeout(check_json: CheckJson) -> None:
-    port = _unused_udp_port()
-    started = time.monotonic()
-    code, report = check_json(["check", "receive", "example.test", "--resolver",
-                               f"127.0.0.1:{port}", "--timeout", "1"])
+    # A socket that is bound but never read: the questions arrive and nothing ever answers.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        port = int(silent.getsockname()[1])
+        started = time.monotonic()
+        code, report = check_json(["check", "receive", "example.test", "--resolver",
+                                   f"127.0.0.1:{port}", "--timeout", "1"])
     elapsed = time.monotonic() - started
     assert code == 3
     assert ids(report) == ["dns.no-answer"]
