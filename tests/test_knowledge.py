@@ -239,3 +239,10 @@ def test_every_signature_names_a_known_class_and_side() -> None:
     for value in enhanced.CODES:
         found = class_for_enhanced(f"5.{value[0]}.{value[1]}")
         assert found is None or found[0] in BOUNCE_CLASSES
+
+
+@pytest.mark.parametrize("code", ["2.1.0", "2.1.5", "2.0.0", "2.6.0", "2.7.0", "2.5.0"])
+def test_success_codes_never_read_as_a_problem(code: str) -> None:
+    said = enhanced.enhanced_meaning(code).lower()
+    assert said.startswith("success")
+    assert not any(word in said for word in ("wrong", "invalid", "problem", "full", "refus", "reject"))

@@ -218,6 +218,16 @@ def _lower_first(sentence: str) -> str:
     return sentence[:1].lower() + sentence[1:]
 
 
+#: What a success code says. The registered meanings describe problems ("X.1.0 other address
+#: status"); with class 2 the same area is the one that passed, so they are not repeated for it.
+SUCCESS_MEANINGS: dict[tuple[int, int], str] = {
+    (0, 0): "all is well.",
+    (1, 0): "the address was accepted.",
+    (1, 5): "the recipient address is valid.",
+    (6, 0): "the message was accepted.",
+}
+
+
 def enhanced_meaning(enhanced: str) -> str:
     """The registered meaning of ``X.Y.Z``, falling back to its class and subject area."""
     parts = split(enhanced)
@@ -225,6 +235,10 @@ def enhanced_meaning(enhanced: str) -> str:
         return f"{enhanced.strip()[:20]!r} is not an enhanced status code (class.subject.detail)."
     klass, subject, detail = parts
     words = CLASS_WORDS[klass]
+    if klass == 2:
+        area = SUBJECT_WORDS.get(subject, "an unregistered area")
+        said = SUCCESS_MEANINGS.get((subject, detail), "nothing went wrong.")
+        return f"{words.capitalize()} ({area}): {said}"
     entry = CODES.get((subject, detail))
     if entry is not None:
         return f"{words.capitalize()}: {_lower_first(entry.meaning)} ({entry.source})"
