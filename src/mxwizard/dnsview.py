@@ -15,13 +15,13 @@ def dig_command(lookup: Lookup) -> str:
     server, _, port = lookup.server.rpartition(":")
     server = server.strip("[]")
     port_part = f" -p {port}" if port and port != "53" else ""
-    return f"dig @{server}{port_part} {lookup.qname} {lookup.qtype}"
+    return visible(f"dig @{server}{port_part} {lookup.qname} {lookup.qtype}", 400)
 
 
 def render_lookup(lookup: Lookup) -> str:
     """One lookup as a short dig-style block (all text from the server made visible)."""
     status = "NOERROR" if lookup.outcome is Outcome.NODATA else lookup.outcome.value
-    head = f";; {lookup.qname} {lookup.qtype} @{lookup.server} -> {status}"
+    head = visible(f";; {lookup.qname} {lookup.qtype} @{lookup.server} -> {status}", 400)
     if lookup.outcome is Outcome.NODATA:
         head += " (no records of this type)"
     head += f", {lookup.ms:.0f} ms"

@@ -236,9 +236,9 @@ def enhanced_meaning(enhanced: str) -> str:
     klass, subject, detail = parts
     words = CLASS_WORDS[klass]
     if klass == 2:
-        area = SUBJECT_WORDS.get(subject, "an unregistered area")
+        passed = SUBJECT_WORDS.get(subject, "an unregistered area")
         said = SUCCESS_MEANINGS.get((subject, detail), "nothing went wrong.")
-        return f"{words.capitalize()} ({area}): {said}"
+        return f"{words.capitalize()} ({passed}): {said}"
     entry = CODES.get((subject, detail))
     if entry is not None:
         return f"{words.capitalize()}: {_lower_first(entry.meaning)} ({entry.source})"

@@ -51,7 +51,8 @@ def line_prompt(line: TranscriptLine) -> Content:
 
 def session_heading(transcript: Transcript) -> Option:
     """The heading row of a session: host, address and port."""
-    text = f"── SMTP session with {visible(transcript.host, 120)} [{transcript.ip}]:{transcript.port} "
+    where = f"{visible(transcript.host, 120)} [{visible(str(transcript.ip), 60)}]:{transcript.port}"
+    text = f"── SMTP session with {where} "
     return Option(Content.assemble((text, "bold")), disabled=True)
 
 
