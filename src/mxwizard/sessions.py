@@ -17,7 +17,6 @@ import json
 import math
 import os
 import re
-import textwrap
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from typing import Any, TextIO
 from mxwizard import __version__
 from mxwizard.dnsview import render_lookup
 from mxwizard.probes.dns import Lookup, Outcome, Record
-from mxwizard.transcript import Direction, Transcript, TranscriptLine, annotate_session
+from mxwizard.transcript import Direction, Transcript, TranscriptLine, annotate_session, render_line
 from mxwizard.untrusted import visible
 
 #: Files larger than this are refused before they are parsed.
@@ -233,25 +232,10 @@ def _lookup(raw: object, where: str) -> Lookup:
 
 def _record(line: str, where: str) -> Record:
     """A zone-file line ``name ttl IN TYPE data`` back into a :class:`Record`."""
-    parts = line.split(None, 4)
-    if len(parts) != 5 or not parts[1].isdigit() or len(parts[1]) > 10 or not _QTYPE.match(parts[3]):
-        raise SessionError(f"{where} is not a DNS record (name ttl class type data)")
-    name, ttl, _class, rdtype, data = parts
-    return Record(name, int(ttl), rdtype, data, _record_value(rdtype, data))
-
-
-def _record_value(rdtype: str, data: str) -> object:
-    """The typed value the probes would have given the record (see :class:`Record`)."""
-    if rdtype == "MX":
-        preference, _, exchange = data.partition(" ")
-        if preference.isdigit():
-            return (int(preference), exchange.strip().rstrip(".") or ".")
-    if rdtype == "TXT":
-        pieces = re.findall(r'"((?:[^"\\]|\\.)*)"', data)
-        return "".join(pieces) if pieces else data
-    if rdtype in {"PTR", "CNAME", "NS", "DNAME"}:
-        return data.rstrip(".")
-    return data
+    try:
+        return Record.from_zone_line(line)
+    except ValueError:
+        raise SessionError(f"{where} is not a DNS record (name ttl class type data)") from None
 
 
 def _mapping(raw: object, where: str) -> Mapping[str, object]:
@@ -321,24 +305,6 @@ def timeline(session: Session, *, dns: bool = True) -> list[Cue]:
     return cues
 
 
-def line_text(line: TranscriptLine, start: float, width: int = 100) -> list[str]:
-    """One transcript line as text, the way :meth:`Transcript.render` writes it (sanitised)."""
-    room = max(20, width - 14)
-    text = ("[tls] " if line.encrypted else "") + visible(line.text)
-    pieces = [text[i: i + room] for i in range(0, len(text), room)] or [""]
-    out = [f"{line.t_ms - start:7.0f} ms {line.dir.arrow} {pieces[0]}"]
-    out.extend(f"{'':14}{piece}" for piece in pieces[1:])
-    for piece in textwrap.wrap(visible(line.note, 300), room - 2, break_on_hyphens=False):
-        out.append(f"{'':14}# {piece}")
-    return out
-
-
-def session_heading(transcript: Transcript) -> str:
-    """The heading of one SMTP session in a text replay."""
-    return (f"SMTP session with {visible(transcript.host, 200)} [{visible(transcript.ip, 60)}]:"
-            f"{transcript.port} (ms since the session began)")
-
-
 def _cue_json(cue: Cue) -> dict[str, object]:
     if cue.lookup is not None:
         return {"type": "dns", **cue.lookup.to_json()}
@@ -377,7 +343,7 @@ def play(session: Session, speed: float, fmt: str, out: TextIO,
             if cue.transcript is not current:
                 current = cue.transcript
                 start = current.lines[0].t_ms
-                out.write("\n" + session_heading(current) + "\n")
-            out.write("\n".join(line_text(cue.line, start)) + "\n")
+                out.write("\n" + current.heading() + "\n")
+            out.write("\n".join(render_line(cue.line, start)) + "\n")
         out.flush()
     return len(cues)

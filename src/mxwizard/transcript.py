@@ -98,17 +98,27 @@ class Transcript:
         piece of text is sanitised, so the result is safe to print or paste.
         """
         start = self.lines[0].t_ms if self.lines else 0.0
-        out = [f"SMTP session with {visible(self.host, 200)} [{visible(self.ip, 60)}]:{self.port}"
-               f" (ms since the session began)"]
-        room = max(20, width - 14)
+        out = [self.heading()]
         for line in self.lines:
-            text = ("[tls] " if line.encrypted else "") + visible(line.text)
-            pieces = [text[i: i + room] for i in range(0, len(text), room)] or [""]
-            out.append(f"{line.t_ms - start:7.0f} ms {line.dir.arrow} {pieces[0]}")
-            out.extend(f"{'':14}{piece}" for piece in pieces[1:])
-            for piece in textwrap.wrap(visible(line.note, 300), room - 2, break_on_hyphens=False):
-                out.append(f"{'':14}# {piece}")
+            out.extend(render_line(line, start, width))
         return "\n".join(out)
+
+    def heading(self) -> str:
+        """The heading of the session in text: host, address and port (sanitised)."""
+        return (f"SMTP session with {visible(self.host, 200)} [{visible(self.ip, 60)}]:{self.port}"
+                f" (ms since the session began)")
+
+
+def render_line(line: TranscriptLine, start: float, width: int = 100) -> list[str]:
+    """One line of a session as text rows: time since ``start``, arrow, text, then its note."""
+    room = max(20, width - 14)
+    text = ("[tls] " if line.encrypted else "") + visible(line.text)
+    pieces = [text[i: i + room] for i in range(0, len(text), room)] or [""]
+    out = [f"{line.t_ms - start:7.0f} ms {line.dir.arrow} {pieces[0]}"]
+    out.extend(f"{'':14}{piece}" for piece in pieces[1:])
+    for piece in textwrap.wrap(visible(line.note, 300), room - 2, break_on_hyphens=False):
+        out.append(f"{'':14}# {piece}")
+    return out
 
 
 # -- the annotator -------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ _ENHANCED_PREFIX = re.compile(r"^[ \t]*([245]\.\d{1,3}\.\d{1,3})(?=[ \t]|$)[ \t]
 
 #: What each reply class means, and what happens next.
 CLASS_OF_DIGIT = {2: "success", 3: "intermediate", 4: "temporary", 5: "permanent"}
-_CLASS_NOTE = {
+CLASS_NOTE = {
     "success": "success",
     "intermediate": "go on",
     "temporary": "temporary failure",
@@ -177,7 +177,7 @@ def meaning(code: int, text: str) -> ReplyMeaning:
     else:
         topic = "not a standard reply code" if not 200 <= code <= 599 else f"reply {code}"
     suffix = f" ({enhanced})" if enhanced else ""
-    prefix = f"{_CLASS_NOTE[klass]}: "
+    prefix = f"{CLASS_NOTE[klass]}: "
     note = prefix + _short(topic, NOTE_LIMIT - len(prefix) - len(suffix)) + suffix
 
     sentences = [_CLASS_SENTENCE[klass]] if 200 <= code <= 599 else [

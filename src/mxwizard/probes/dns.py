@@ -24,6 +24,7 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
@@ -66,6 +67,24 @@ class Record:
     def zone_line(self) -> str:
         """The record as a zone file line, the way ``dig`` prints it."""
         return f"{self.name} {self.ttl} IN {self.rdtype} {self.text}"
+
+    @classmethod
+    def from_zone_line(cls, line: str) -> Record:
+        """The record a :meth:`zone_line` wrote (a saved session read back); ValueError if the line
+        is not one. Data that dnspython cannot read (a hand-made file) is kept as its text."""
+        parts = line.split(None, 4)
+        if len(parts) != 5 or not parts[1].isdigit() or len(parts[1]) > 10 or parts[2].upper() != "IN":
+            raise ValueError("not a zone file line (name ttl IN type data)")
+        name, ttl, _class, rdtype, data = parts
+        try:
+            kind = dns.rdatatype.to_text(dns.rdatatype.from_text(rdtype))
+        except Exception:  # dnspython raises several kinds for a type it does not know
+            raise ValueError(f"{rdtype[:10]!r} is not a record type") from None
+        try:
+            rdata = dns.rdata.from_text(dns.rdataclass.IN, kind, data)
+        except Exception:  # whatever dnspython raises for text it cannot read
+            return cls(name, int(ttl), kind, data, data)
+        return cls(name, int(ttl), kind, rdata.to_text(), _value(rdata, kind))
 
 
 @dataclass(frozen=True)
@@ -172,6 +191,14 @@ def _outcome(response: dns.message.Message, qtype: str) -> Outcome:
 def reverse_name(ip: str) -> str:
     """The in-addr.arpa / ip6.arpa name whose PTR record names ``ip``."""
     return dns.reversename.from_address(ip).to_text(omit_final_dot=True)
+
+
+def reversed_address(name: str) -> str:
+    """The address a reverse (in-addr.arpa / ip6.arpa) name stands for; "" for any other name."""
+    try:
+        return str(dns.reversename.to_address(dns.name.from_text(name)))
+    except Exception:  # not a reverse name, or not a whole address: dnspython raises several kinds
+        return ""
 
 
 class DnsClient:

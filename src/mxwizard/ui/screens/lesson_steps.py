@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mxwizard.knowledge.replies import enhanced_meaning, meaning, parse_reply
+from mxwizard.knowledge.replies import CLASS_NOTE, enhanced_meaning, meaning, parse_reply
 from mxwizard.knowledge.smtp_commands import (
     ANOMALIES,
     COMMANDS,
@@ -27,7 +27,7 @@ from mxwizard.knowledge.smtp_commands import (
     REDACTED_NOTE,
     command_note,
 )
-from mxwizard.probes.dns import Lookup, Outcome
+from mxwizard.probes.dns import Lookup, Outcome, reversed_address
 from mxwizard.transcript import Direction, Transcript, TranscriptLine
 from mxwizard.untrusted import visible
 
@@ -111,8 +111,6 @@ def _argument(rest: str) -> str:
 
 
 _CLASS_GLYPH = {"success": "✔", "intermediate": "→", "temporary": "⏳", "permanent": "✖"}
-_CLASS_WORDS = {"success": "success", "intermediate": "go on", "temporary": "temporary failure",
-                "permanent": "permanent failure"}
 
 
 def smtp_after(step: SmtpStep) -> tuple[str, str]:
@@ -147,14 +145,14 @@ def smtp_after(step: SmtpStep) -> tuple[str, str]:
             pieces.append(more[2])
     found = meaning(code, " ".join(pieces))
     info = COMMANDS.get(verb)
-    topic = found.note.removeprefix(f"{_CLASS_WORDS[found.klass]}: ")
+    topic = found.note.removeprefix(f"{CLASS_NOTE[found.klass]}: ")
     if enhanced:
         topic = topic.removesuffix(f" ({enhanced})")
     what = info.accepted if info is not None and 200 <= code < 400 else topic
     if not verb:
         what = "the server is ready" if code == 220 else topic
     who = f"{visible(verb, 20)} answered" if verb else "The greeting"
-    head = f"{_CLASS_GLYPH[found.klass]} {who}: {code} {_CLASS_WORDS[found.klass]}: {what}"
+    head = f"{_CLASS_GLYPH[found.klass]} {who}: {code} {CLASS_NOTE[found.klass]}: {what}"
     if enhanced:
         head += f" ({enhanced})"
     checked = CONNECT_CHECKS if not verb else (info.checks if info is not None else "")
@@ -181,13 +179,6 @@ def _blocklist(lookup: Lookup) -> tuple[str, str] | None:
     if lookup.qtype != "A" or match is None or name.endswith("in-addr.arpa"):
         return None
     return ".".join(reversed(match.groups()[:4])), match[5]
-
-
-def _ptr_address(qname: str) -> str:
-    labels = qname.rstrip(".").lower().split(".")
-    if qname.lower().rstrip(".").endswith(".in-addr.arpa") and len(labels) == 6:
-        return ".".join(reversed(labels[:4]))
-    return ""
 
 
 def _txt_kind(qname: str) -> str:
@@ -220,8 +211,9 @@ def dns_before(lookup: Lookup) -> tuple[str, str]:
         "NS": f"Which name servers are responsible for {qname}?",
         "SOA": f"Who is the authority for the zone of {qname}?",
     }.get(lookup.qtype, f"Which {lookup.qtype} records does {qname} have?")
-    if lookup.qtype == "PTR" and _ptr_address(lookup.qname):
-        why = f"Which name does the address {_ptr_address(lookup.qname)} claim? " + why.split("? ", 1)[1]
+    address = reversed_address(lookup.qname) if lookup.qtype == "PTR" else ""
+    if address:
+        why = f"Which name does the address {address} claim? " + why.split("? ", 1)[1]
     if lookup.qtype == "TXT":
         why = {
             "spf": f"Does {qname} publish SPF, the list of addresses allowed to send its mail? "
