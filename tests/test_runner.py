@@ -117,11 +117,25 @@ async def test_a_failing_rule_becomes_an_error_finding() -> None:
 async def test_steps_that_do_not_apply_are_skipped() -> None:
     plan = Plan("test", {}, (
         step("a", sleeper(0)),
-        step("b", sleeper(0), after=("a",), when=lambda facts: False),
+        step("b", sleeper(0), after=("a",), skip=lambda facts: "it does not apply here"),
+        step("c", sleeper(0), after=("b",)),
     ))
     diagnosis = await diagnose(plan, Settings(timeout=2))
-    assert diagnosis.ids() == ["a.ok"]
+    # a check that does not run says so, with why; what depends on it still runs
+    assert diagnosis.ids() == ["a.ok", "b.not-checked", "c.ok"]
+    skipped = diagnosis.findings[1]
+    assert skipped.status is Status.INFO and "it does not apply here" in skipped.detail
     assert diagnosis.exit_status == EXIT_OK
+
+
+async def test_steps_after_a_broken_step_say_they_were_not_checked() -> None:
+    async def broken(ctx: Any) -> None:
+        raise RuntimeError("probe bug")
+
+    plan = Plan("test", {}, (step("a", broken), step("b", sleeper(0), after=("a",))))
+    diagnosis = await diagnose(plan, Settings(timeout=2))
+    assert diagnosis.ids() == ["a.untested", "b.not-checked"]
+    assert "could not be completed" in diagnosis.findings[1].detail
 
 
 async def test_events_arrive_in_a_consistent_order() -> None:

@@ -13,10 +13,10 @@ from mxwizard.diagnosis.runner import diagnose
 from mxwizard.diagnosis.send import plan
 from mxwizard.inputs import parse_address
 from mxwizard.lab.dns_server import Fault, LabDnsServer
-from mxwizard.lab.internet import WHOAMI_NAME
+from mxwizard.lab.internet import LAB_NETWORK, WHOAMI_NAME
 from mxwizard.lab.world import World, lab_zones
 from mxwizard.probes.dns import Lookup
-from mxwizard.probes.public_ip import LAB_WHOAMI_NAME, Scope, address_scope, detect_in_lab
+from mxwizard.probes.public_ip import Scope, address_scope, detect_by_name
 from mxwizard.settings import Settings
 
 CheckJson = Callable[[list[str]], tuple[int, Any]]
@@ -40,14 +40,16 @@ def test_healthy_sender_has_nothing_wrong(check_json: CheckJson) -> None:
     assert table and all(line.startswith("✔") for line in table)
 
 
-def test_lab_whoami_names_agree() -> None:
-    assert LAB_WHOAMI_NAME == WHOAMI_NAME
+def test_the_lab_gives_its_policy_not_a_lab_switch(lab: World) -> None:
+    settings = lab.point(Settings())
+    assert settings.whoami_name == WHOAMI_NAME and settings.own_networks == (LAB_NETWORK,)
 
 
 async def test_detects_the_address_the_lab_sees(lab: World) -> None:
-    found = await detect_in_lab((lab.dns_addr, lab.dns_port), "127.0.1.11", timeout=3)
+    found = await detect_by_name([(lab.dns_addr, lab.dns_port)], WHOAMI_NAME, "127.0.1.11",
+                                 timeout=3)
     assert found.detected == "127.0.1.11" and found.address == "127.0.1.11"
-    assert found.lookups[0].qname == LAB_WHOAMI_NAME
+    assert found.lookups[0].qname == WHOAMI_NAME
 
 
 def test_without_ip_the_address_is_detected(check_json: CheckJson) -> None:
@@ -63,9 +65,22 @@ def test_private_address_is_explained_and_the_public_one_used(check_json: CheckJ
     _code, found = _send(check_json, "alice@home.test", "--ip", "192.168.1.20", "--helo",
                          "mail.home.test")
     private = found["ip.private"]
-    assert private["status"] == "fail" and "NAT" in private["title"]
+    # a LAN address behind NAT is a fact, not a fault, once the public address is known
+    assert private["status"] == "info" and "NAT" in private["title"]
     assert "127.0.1.10" in private["detail"] and "--ip 127.0.1.10" in private["fix"]
     assert "rdns.ok" in found  # the later checks ran against the detected public address
+
+
+def test_a_private_address_on_a_private_network_is_judged_as_it_is(check_json: CheckJson) -> None:
+    """--private-network: the intranet relay's own address is no fault, every check runs on it."""
+    code, report = check_json(["check", "send", "--from", "alice@intranet.test", "--to",
+                               "bob@intranet.test", "--ip", "192.168.1.20", "--helo",
+                               "relay.intranet.test", "--private-network", "--lab"])
+    found = {f["id"]: f for f in report["findings"]}
+    assert "ip.private" not in found and "192.168.1.20" in found["ip.ok"]["title"]
+    for checked in ("rdns.ok", "helo.ok", "dnsbl.ok", "spf.pass", "delivery.accepted"):
+        assert checked in found, (checked, sorted(found))
+    assert code == 0
 
 
 def test_carrier_grade_nat_is_named(check_json: CheckJson) -> None:
@@ -79,7 +94,8 @@ def test_address_scopes() -> None:
     assert address_scope("192.168.1.20") is Scope.PRIVATE
     assert address_scope("100.64.0.1") is Scope.SHARED
     assert address_scope("127.0.1.10") is Scope.LOOPBACK
-    assert address_scope("127.0.1.10", lab=True) is Scope.PUBLIC
+    assert address_scope("127.0.1.10", (LAB_NETWORK,)) is Scope.PUBLIC
+    assert address_scope("192.168.1.20", (LAB_NETWORK,)) is Scope.PRIVATE
     assert address_scope("fd12::1") is Scope.PRIVATE
     assert address_scope("8.8.8.8") is Scope.PUBLIC
     assert address_scope("192.0.2.1") is Scope.RESERVED
@@ -175,8 +191,8 @@ async def test_undetectable_address_asks_for_ip() -> None:
                           whoami_name=WHOAMI_NAME)
     port = await server.start("127.0.0.1", 0)
     try:
-        settings = Settings(resolver=("127.0.0.1", port), timeout=3, lab=True,
-                            dnsbl_zones=("dnsbl.lab.test",))
+        settings = Settings(resolver=("127.0.0.1", port), timeout=3, own_networks=(LAB_NETWORK,),
+                            whoami_name=WHOAMI_NAME, dnsbl_zones=("dnsbl.lab.test",))
         diagnosis = await diagnose(plan(parse_address("alice@home.test"),
                                         parse_address("bob@strict.test")), settings)
     finally:
@@ -186,3 +202,8 @@ async def test_undetectable_address_asks_for_ip() -> None:
     assert "--ip" in next(f for f in diagnosis.findings if f.id == "ip.unknown").fix
     assert not {"rdns.ok", "dnsbl.ok", "spf.pass"} & set(ids)
     assert "sender-domain.ok" in ids and "dmarc.policy" in ids  # what needs no IP still ran
+    # ...and what could not run says so, with why: never silence
+    assert {"rdns.not-checked", "dnsbl.not-checked", "spf.not-evaluated"} <= set(ids)
+    skipped = next(f for f in diagnosis.findings if f.id == "dnsbl.not-checked")
+    assert "public address is not known" in skipped.detail
+    assert "spf.record-ok" in ids  # the record itself is still linted

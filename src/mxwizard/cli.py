@@ -25,7 +25,7 @@ from mxwizard.inputs import (
     parse_port,
     parse_resolver,
 )
-from mxwizard.settings import DEFAULT_TIMEOUT, Settings
+from mxwizard.settings import DEFAULT_TIMEOUT, PRIVATE_NETWORKS, Settings
 
 if TYPE_CHECKING:
     from mxwizard.diagnosis.tree import Plan
@@ -82,6 +82,10 @@ def network_options(func: F) -> F:
                      help="Blocklist zone to query (repeatable; replaces the default set)."),
         click.option("--lab", is_flag=True, default=None,
                      help="Start the built-in lab and point everything at it."),
+        click.option("--private-network", is_flag=True, default=None,
+                     help="The servers and addresses are on a private network you control "
+                          "(intranet, classroom): private and loopback addresses are not "
+                          "faults, and every check runs on them."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -103,7 +107,8 @@ def _settings(ctx: click.Context, **given: Any) -> tuple[Settings, bool]:
         merged.update({k: v for k, v in source.items() if v is not None and v != ()})
     lab = bool(merged.pop("lab", False))
     dnsbl = merged.pop("dnsbl", None)
-    settings = Settings(**merged, dnsbl_zones=tuple(dnsbl) if dnsbl else None)
+    own = PRIVATE_NETWORKS if merged.pop("private_network", False) else ()
+    settings = Settings(**merged, dnsbl_zones=tuple(dnsbl) if dnsbl else None, own_networks=own)
     return settings, lab
 
 
@@ -218,7 +223,7 @@ def check_relay(ctx: click.Context, server: Any, fmt: str, **network: Any) -> in
     return _run_check(lambda: builder(server), settings, lab, fmt)
 
 
-_NETWORK_KEYS = {"resolver", "smtp_port", "source_ip", "timeout", "dnsbl", "lab"}
+_NETWORK_KEYS = {"resolver", "smtp_port", "source_ip", "timeout", "dnsbl", "lab", "private_network"}
 
 
 @cli.command()

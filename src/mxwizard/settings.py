@@ -11,6 +11,10 @@ from dataclasses import dataclass, replace
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONCURRENCY = 128
+#: The ranges ``--private-network`` makes the user's own: RFC 1918, carrier-grade NAT (RFC 6598),
+#: loopback, and IPv6 unique-local and loopback addresses.
+PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                    "127.0.0.0/8", "fc00::/7", "::1/128")
 
 
 @dataclass(frozen=True)
@@ -27,8 +31,13 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     #: Blocklist zones to query; ``None`` means the default set in ``knowledge.blocklists``.
     dnsbl_zones: tuple[str, ...] | None = None
-    #: True when the built-in lab stands in for the internet (private addresses are expected).
-    lab: bool = False
+    #: Address ranges of a private network the user controls: addresses in them are not
+    #: faults, and every check runs on them as if they were public. ``--private-network`` gives
+    #: every private, shared and loopback range; the lab gives its own loopback range.
+    own_networks: tuple[str, ...] = ()
+    #: A DNS name that answers with the asking client's own address ("what is my IP"), asked
+    #: through ``resolver`` from ``source_ip``; ``None`` means the public echo services.
+    whoami_name: str | None = None
     #: How many network operations may be in flight at once (1 makes everything sequential).
     concurrency: int = DEFAULT_CONCURRENCY
 

@@ -109,6 +109,12 @@ class Transcript:
                 f" (ms since the session began)")
 
 
+def endpoint(ip: str, port: int) -> str:
+    """``ip:port``, with an IPv6 address in brackets (``[2001:db8::25]:25``), so that the port
+    cannot be read as the last group of the address."""
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
 def render_line(line: TranscriptLine, start: float, width: int = 100) -> list[str]:
     """One line of a session as text rows: time since ``start``, arrow, text, then its note."""
     room = max(20, width - 14)

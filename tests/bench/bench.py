@@ -41,7 +41,7 @@ from typing import Any
 from mxwizard.diagnosis import send
 from mxwizard.diagnosis.runner import diagnose
 from mxwizard.inputs import parse_address
-from mxwizard.lab.internet import SWEEP_ZONES
+from mxwizard.lab.internet import LAB_NETWORK, SWEEP_ZONES, WHOAMI_NAME
 from mxwizard.lab.scenarios import find
 from mxwizard.probes.dns import DnsClient
 from mxwizard.probes.dnsbl import blocklist_sweep
@@ -87,7 +87,8 @@ class ServedLab:
             resolver=("127.0.0.1", self.dns_port),
             smtp_port=self.smtp_port,
             dnsbl_zones=settings.dnsbl_zones or ("dnsbl.lab.test",),
-            lab=True,
+            own_networks=(LAB_NETWORK,),
+            whoami_name=WHOAMI_NAME,
         )
 
 

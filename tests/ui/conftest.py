@@ -59,7 +59,7 @@ def _quiet_step(step_id: str, title: str, findings: list[Finding], after: tuple[
         return findings
 
     return Step(step_id, title, f"Why {title.lower()} matters.", observe, judge, after=after,
-                when=None if applies else (lambda facts: False))
+                skip=None if applies else (lambda facts: "it does not apply here"))
 
 
 CONVERSATION = [

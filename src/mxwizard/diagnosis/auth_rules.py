@@ -21,14 +21,22 @@ class SpfFacts:
     """pyspf's verdicts and the record's include tree, for one sending address."""
 
     ip: str
-    mailfrom: SpfVerdict
+    #: pyspf's verdict for the sending address; ``None`` when no address could be judged (the
+    #: record itself is still linted: a broken record is broken whatever the address).
+    mailfrom: SpfVerdict | None
     tree: SpfNode
     #: The verdict for the HELO identity, when the HELO name is known (``--helo``).
     helo: SpfVerdict | None = None
+    #: Why ``mailfrom`` is missing (the reason of ``spf.not-evaluated``).
+    not_evaluated: str = ""
 
 
 def _evidence(found: SpfFacts) -> tuple[str, ...]:
     verdict = found.mailfrom
+    if verdict is None:
+        return (*found.tree.lines(),
+                f"DNS-querying terms in the record and its includes: {found.tree.lookup_terms()} "
+                f"of {LOOKUP_LIMIT} allowed")
     counts = (f"DNS lookups used: {verdict.lookups} of {LOOKUP_LIMIT} allowed; lookups that found "
               f"nothing: {verdict.void_lookups} of {VOID_LIMIT} allowed")
     decided = f"decided by: {verdict.mechanism}" if verdict.mechanism else ""
@@ -37,7 +45,7 @@ def _evidence(found: SpfFacts) -> tuple[str, ...]:
 
 
 def _record_fix(found: SpfFacts) -> str:
-    domain = found.mailfrom.domain
+    domain = found.tree.domain
     record = proposed_record(found.tree.record, found.ip)
     return (f"Publish this TXT record (replacing the current SPF record, if any):\n"
             f"  {domain}. 3600 IN TXT \"{visible(record, 600)}\"\n"
@@ -48,6 +56,8 @@ def _record_fix(found: SpfFacts) -> str:
 def judge_spf(facts: Facts, found: SpfFacts) -> list[Finding]:
     """spf.pass / fail / softfail / neutral / none / permerror / temperror, plus the HELO check."""
     verdict = found.mailfrom
+    if verdict is None:
+        return judge_record(found) + ([] if found.helo is None else _judge_helo_spf(found.helo))
     domain, ip = verdict.domain, found.ip
     top = found.tree.lookup
     if top.outcome.is_failure and verdict.result == "temperror":
@@ -138,6 +148,57 @@ def judge_spf(facts: Facts, found: SpfFacts) -> list[Finding]:
     if found.helo is not None:
         findings += _judge_helo_spf(found.helo)
     return findings
+
+
+def judge_record(found: SpfFacts) -> list[Finding]:
+    """The record itself, without an address to evaluate: missing, malformed, more than ten
+    DNS-querying terms (RFC 7208 §4.6.4, counted through includes and redirects), includes of
+    domains without a record, loops — each a permerror for whoever evaluates that far — and
+    the ``spf.not-evaluated`` note that says why no address was judged."""
+    tree = found.tree
+    domain = tree.domain
+    top = tree.lookup
+    problem = unanswered(top, f"the SPF record of {domain}") if top.outcome.is_failure else None
+    if problem:
+        return [problem]
+    evidence = _evidence(found)
+    skipped = Finding(
+        "spf.not-evaluated", Status.INFO, f"Not checked: whether SPF of {domain} allows your address",
+        detail=(f"This check did not run, because {found.not_evaluated or 'no address was given'}. "
+                "The record itself was checked."), side=Side.NONE, evidence=evidence)
+    if tree.record is None:
+        return [skipped, Finding(
+            "spf.none", Status.WARN, f"{domain} publishes no SPF record",
+            detail=("Without SPF, receivers cannot tell which servers may send for the domain. "
+                    "Gmail and Yahoo require SPF or DKIM from every sender ('550-5.7.26', Yahoo "
+                    "'554 5.7.9') and others treat such mail as suspicious."),
+            fix=(f"Publish a TXT record that lists your sending servers, e.g.\n"
+                 f"  {domain}. 3600 IN TXT \"v=spf1 mx -all\""),
+            side=Side.YOU, evidence=evidence)]
+    faults: list[str] = []
+    for node in _nodes(tree):
+        where = "" if node is tree else f" (in {visible(node.domain, 200)}, reached by {node.via})"
+        if node.record is not None:
+            faults += [f"{visible(p, 200)}{where}" for p in node.record.problems]
+        if node.problem and not node.problem.startswith(("lookup failed", "too deep")):
+            faults.append(f"{visible(node.problem, 200)}{where}")
+    count = tree.lookup_terms()
+    if count > LOOKUP_LIMIT:
+        faults.append(f"it needs {count} DNS lookups where {LOOKUP_LIMIT} are allowed")
+    if faults:
+        return [skipped, Finding(
+            "spf.permerror", Status.FAIL, f"The SPF record of {domain} is broken (permerror)",
+            detail=("Whatever address the mail comes from, a receiver that evaluates this record "
+                    f"far enough stops with a permanent error: {'; '.join(faults)}. Receivers "
+                    "treat that like a failed check; many reject the mail ('550 5.7.24 SPF "
+                    "validation error') and DMARC sees no SPF pass."),
+            fix=("Correct the record: remove include: entries for services you no longer use or "
+                 "whose domain has no SPF record, replace a and mx by ip4:/ip6: entries where the "
+                 "addresses are stable, and keep exactly one record starting with v=spf1."),
+            side=Side.YOU, evidence=evidence)]
+    return [skipped, Finding(
+        "spf.record-ok", Status.PASS, f"The SPF record of {domain} is well-formed",
+        detail=f"It uses {count} of the {LOOKUP_LIMIT} DNS lookups allowed.", evidence=evidence)]
 
 
 def _nodes(node: SpfNode) -> list[SpfNode]:

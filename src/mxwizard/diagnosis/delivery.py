@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from mxwizard.diagnosis.findings import Finding, Side, Status
-from mxwizard.diagnosis.mx_rules import judge_mx
+from mxwizard.diagnosis.mx_rules import judge_mx, judge_mx_hosts, reachable_hosts
 from mxwizard.diagnosis.runner import Context
 from mxwizard.diagnosis.smtp_rules import port25_blocked
 from mxwizard.diagnosis.tree import Facts, Step
@@ -22,24 +22,31 @@ from mxwizard.diagnosis.visits import Visit, decisive_reply, visit_in_order
 from mxwizard.inputs import MailAddress
 from mxwizard.knowledge.bounces import bounce_class
 from mxwizard.knowledge.replies import meaning
-from mxwizard.probes.mx import MxFacts, MxHost, mx_hosts, mx_records
+from mxwizard.probes.mx import MailRoute, mail_route
 from mxwizard.probes.smtp import ConnectOutcome
 
-#: Where a rejection class sends the reader: the step of this diagnosis that explains it.
-_POINTERS = {
-    "rdns-or-helo": "the reverse DNS and HELO findings above",
-    "blocked-ip": "the blocklist findings above",
-    "auth-failed": "the SPF, DKIM and DMARC findings above",
-    "relay-denied": "the recipient's domain setup (their server does not accept it)",
+#: Where a rejection class sends the reader: the steps of this diagnosis that explain it, by
+#: the words for each. A pointer names only steps that really ran, and says which did not.
+_POINTERS: dict[str, dict[str, str]] = {
+    "rdns-or-helo": {"rdns": "reverse DNS", "helo": "HELO"},
+    "blocked-ip": {"dnsbl": "blocklist"},
+    "auth-failed": {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC"},
 }
+_RELAY_DENIED = "the recipient's domain setup (their server does not accept it)"
 
 
-@dataclass(frozen=True)
-class RecipientMx:
-    """The recipient domain's MX records and hosts, as a sender finds them."""
-
-    mx: MxFacts
-    hosts: list[MxHost]
+def _pointer(facts: Facts, bounce: str) -> str:
+    """Where to read more about a rejection: the steps that ran, and those that could not."""
+    if bounce == "relay-denied":
+        return f" See {_RELAY_DENIED}."
+    steps = _POINTERS.get(bounce, {})
+    ran = [words for step, words in steps.items() if step in facts]
+    missing = [words for step, words in steps.items() if step not in facts]
+    out = f" See the {' and '.join(ran)} findings above." if ran else ""
+    if missing:
+        out += (f" The {' and '.join(missing)} could not be checked here (see the 'not checked' "
+                "findings); the rejection text is the evidence.")
+    return out
 
 
 @dataclass(frozen=True)
@@ -57,9 +64,13 @@ def _theirs(finding: Finding) -> Finding:
     return replace(finding, side=Side.THEM if finding.side is Side.YOU else finding.side)
 
 
-def judge_recipient_mx(facts: Facts, found: RecipientMx) -> list[Finding]:
-    """The recipient domain's MX, judged like a receive check but on their side."""
+def judge_recipient_mx(facts: Facts, found: MailRoute) -> list[Finding]:
+    """The recipient domain's MX records and hosts, judged by the receive check's own rules but
+    on their side: a domain whose MX hosts do not resolve cannot receive, whoever asks."""
     findings = [_theirs(f) for f in judge_mx(facts, found.mx) if f.status is not Status.INFO]
+    if not any(f.status in (Status.FAIL, Status.ERROR) for f in findings):
+        findings += [_theirs(f) for f in judge_mx_hosts(facts, found.mx.domain, found.hosts)
+                     if f.status in (Status.FAIL, Status.WARN, Status.ERROR)]
     return [replace(f, id="recipient." + f.id) if f.status is Status.PASS else f for f in findings]
 
 
@@ -101,10 +112,9 @@ def judge_rehearsal(facts: Facts, rehearsal: Rehearsal) -> list[Finding]:
             side=Side.NONE, evidence=evidence)]
     cls = bounce_class(info.bounce_class) if info.bounce_class else None
     side = Side(cls.side) if cls else (Side.THEM if info.bounce_class is None else Side.YOU)
-    pointer = _POINTERS.get(info.bounce_class or "", "")
     provider = f" ({info.provider})" if info.provider else ""
     detail = (f"{last.host} answered '{reply.code} {reply.enhanced or ''}'{provider}: "
-              f"{info.explanation}" + (f" See {pointer}." if pointer else ""))
+              f"{info.explanation}" + _pointer(facts, info.bounce_class or ""))
     fix = cls.fix if cls else "Read the server's answer in the transcript; it names the reason."
     if reply.transient:
         return [Finding("delivery.deferred", Status.INFO if info.bounce_class == "greylisted"
@@ -124,19 +134,23 @@ def delivery_steps(sender: MailAddress, recipient: MailAddress,
     """
     domain = recipient.domain.ascii
 
-    async def observe_mx(ctx: Context) -> RecipientMx:
-        mx = await mx_records(ctx.dns, domain)
-        return RecipientMx(mx, await mx_hosts(ctx.dns, mx, reverse=False))
+    async def observe_mx(ctx: Context) -> MailRoute:
+        return await mail_route(ctx.dns, domain)
 
     async def observe_delivery(ctx: Context) -> Rehearsal:
-        found: RecipientMx = ctx.facts["recipient-mx"]
+        found: MailRoute = ctx.facts["recipient-mx"]
         name = helo_of(ctx.facts)
-        visits = await visit_in_order(ctx, found.hosts, helo=name, sender=str(sender),
+        visits = await visit_in_order(ctx, reachable_hosts(ctx.facts, found.hosts), helo=name,
+                                      sender=str(sender),
                                       recipients=[str(recipient)])
         return Rehearsal(str(sender), str(recipient), name, visits)
 
-    def has_hosts(facts: Facts) -> bool:
-        return any(h.addresses for h in facts["recipient-mx"].hosts)
+    def no_hosts(facts: Facts) -> str:
+        route: MailRoute = facts["recipient-mx"]
+        if reachable_hosts(facts, route.hosts):
+            return ""
+        return (f"no MX host of {route.mx.domain} has an address to deliver to (see the findings "
+                "about the recipient's domain above)")
 
     return [
         Step("recipient-mx", f"Where mail for {recipient.domain.text} goes",
@@ -146,5 +160,5 @@ def delivery_steps(sender: MailAddress, recipient: MailAddress,
              "We talk to the recipient's server the way yours would, up to the point where the "
              "message would be sent. Its answer is the receiver's verdict on your server.",
              observe_delivery, judge_rehearsal,  # type: ignore[arg-type]
-             after=("recipient-mx", *helo_after), when=has_hosts, budget=40),
+             after=("recipient-mx", *helo_after), skip=no_hosts, budget=40),
     ]

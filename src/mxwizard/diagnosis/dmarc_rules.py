@@ -91,7 +91,8 @@ def judge_alignment(facts: Facts, from_domain: str) -> list[Finding]:
         from_domain = dkim.message.from_domain
     lines: list[str] = []
     spf_ok = False
-    if spf is not None:
+    spf_known = spf is not None and spf.mailfrom is not None
+    if spf is not None and spf.mailfrom is not None:
         verdict = spf.mailfrom
         same = aligned(verdict.domain, from_domain, record.strict_spf)
         spf_ok = verdict.result == "pass" and same
@@ -123,6 +124,14 @@ def judge_alignment(facts: Facts, from_domain: str) -> list[Finding]:
                     "(--message) to be sure."),
             fix="Also authorise your server's address in SPF (see the SPF finding).",
             side=Side.YOU, evidence=evidence)]
+    if not spf_known:  # DKIM alone did not pass, and SPF could not be judged: no verdict
+        return [Finding(
+            "dmarc.not-evaluated", Status.INFO,
+            f"Not checked: whether this send passes DMARC for {from_domain}",
+            detail=("This check did not run to the end, because SPF could not be evaluated for "
+                    f"your address ({spf.not_evaluated if spf is not None else 'no SPF result'})"
+                    " and no valid DKIM signature aligned with the From domain was found."),
+            side=Side.NONE, evidence=evidence)]
     enforced = record.policy in {"quarantine", "reject"} and record.percent > 0
     action = {"reject": "rejected", "quarantine": "put in the spam folder"}.get(record.policy, "")
     consequence = (f"The domain's policy is p={record.policy}, so receivers will have this mail "

@@ -103,3 +103,15 @@ def could_not_test(step: str, title: str, reason: str, side: Side = Side.NONE) -
         side=side,
         step=step,
     )
+
+
+def not_checked(step: str, title: str, reason: str) -> Finding:
+    """The ``info`` finding for a step that did not run: a skipped check is said, with why."""
+    return Finding(
+        id=f"{step}.not-checked",
+        status=Status.INFO,
+        title=f"Not checked: {title}",
+        detail=f"This check did not run, because {reason}.",
+        side=Side.NONE,
+        step=step,
+    )

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import replace
 
-from mxwizard.diagnosis.dns_rules import unanswered
+from mxwizard.diagnosis.dns_rules import resolver_broken, unanswered
 from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.diagnosis.mx_rules import judge_mx_hosts
 from mxwizard.diagnosis.tree import Facts
 from mxwizard.dnsview import dig_command
 from mxwizard.probes.dmarc import organisational_domain
 from mxwizard.probes.dns import Outcome
 from mxwizard.probes.helo import HeloFacts, is_bare
-from mxwizard.probes.mx import MxFacts
+from mxwizard.probes.mx import MailRoute
 from mxwizard.probes.public_ip import PublicIp, Scope, address_scope
 from mxwizard.probes.rdns import ReverseDns
 from mxwizard.untrusted import visible
@@ -47,11 +49,29 @@ HELO_SETTINGS = (
 
 
 def usable_ip(facts: Facts) -> str | None:
-    """The address receivers will see, if it is known and public (or a lab address)."""
-    found: PublicIp = facts["ip"]
-    if found.address is None:
+    """The address receivers will see, if it is known and public (any address on a private
+    network the user controls)."""
+    found: PublicIp | None = facts.get("ip")
+    if found is None or found.address is None:
         return None
-    return found.address if address_scope(found.address, facts.settings.lab) is Scope.PUBLIC else None
+    public = address_scope(found.address, facts.settings.own_networks) is Scope.PUBLIC
+    return found.address if public else None
+
+
+def why_no_ip(facts: Facts) -> str:
+    """Why the address-based checks cannot run ("" when they can): the reason of their
+    ``not-checked`` findings."""
+    if usable_ip(facts) is not None:
+        return ""
+    found: PublicIp | None = facts.get("ip")
+    if found is not None and found.given:
+        scope = address_scope(found.given, facts.settings.own_networks)
+        if scope is not Scope.PUBLIC:
+            kind = _SCOPE_WORDS[scope][0]
+            return (f"{found.given} is {kind} and your public address could not be found out; "
+                    "receivers judge the public address (give it with --ip, or use "
+                    "--private-network if the mail never leaves a private network you control)")
+    return "your server's public address is not known (give it with --ip)"
 
 
 def _nat_fix(ip: str, detected: str | None) -> str:
@@ -74,7 +94,11 @@ _SCOPE_WORDS = {
 
 def _private_finding(ip: str, scope: Scope, public: str | None, method: str,
                      evidence: tuple[str, ...], echoed: bool) -> Finding:
+    """``ip.private``: a fail only when the echo proves there is no address of the server's own
+    (carrier-grade NAT); a private address given with --ip is a fact about the LAN, not a fault:
+    the checks move to the public address, or say they could not."""
     kind, why = _SCOPE_WORDS[scope]
+    status = Status.FAIL if echoed else Status.INFO if public else Status.WARN
     if echoed:
         detail = (f"{method} saw your connection come from {ip}, {kind} ({why}). Your ISP puts "
                   "you behind its own NAT, so there is no address of yours that receivers could "
@@ -82,22 +106,26 @@ def _private_finding(ip: str, scope: Scope, public: str | None, method: str,
     else:
         seen = (f" We asked {method} what address we come from: {public}. That is the address "
                 "receivers see, and the checks below use it.") if public else ""
+        unknown = "" if public else (
+            " We could not find out that public address, so the checks that need it (reverse "
+            "DNS, blocklists, SPF for your address) say 'not checked' below.")
         detail = (f"{ip} is {kind} ({why}). Your server knows itself by this address, but "
                   "receivers on the internet never see it: your router replaces it with its own "
                   "public address on the way out (NAT). Reverse DNS, blocklists and SPF are all "
-                  f"checked against that public address.{seen}")
-    return Finding("ip.private", Status.FAIL, f"{ip} is {kind}: your server is behind NAT",
+                  f"checked against that public address.{seen}{unknown} If the mail never leaves "
+                  "a private network you control, run the check with --private-network.")
+    return Finding("ip.private", status, f"{ip} is {kind}: your server is behind NAT",
                    detail=detail, fix=_nat_fix(ip, public), side=Side.YOU, evidence=evidence)
 
 
 def judge_ip(facts: Facts, found: PublicIp) -> list[Finding]:
     """ip.private (behind NAT), ip.unknown, or ip.ok."""
-    lab = facts.settings.lab
+    own_networks = facts.settings.own_networks
     evidence = tuple(dig_command(lk) + f"  -> {lk.outcome.value} {' '.join(map(str, lk.values()))}"
                      for lk in found.lookups)
 
     def scope(address: str) -> Scope:
-        return address_scope(address, lab)
+        return address_scope(address, own_networks)
 
     findings: list[Finding] = []
     public = found.detected if found.detected and scope(found.detected) is Scope.PUBLIC else None
@@ -201,6 +229,14 @@ def judge_rdns(facts: Facts, found: ReverseDns) -> list[Finding]:
                  f"zone, or have the PTR changed to a name that already points to {found.ip}."),
             side=Side.YOU, evidence=evidence)]
     name = found.confirmed_names[0]
+    if "." not in name.strip(".") or is_internal_name(name):
+        return [Finding(
+            "rdns.internal", Status.WARN,
+            f"The reverse DNS name of {found.ip} is '{visible(name, 200)}', an internal name",
+            detail=(f"'{visible(name, 200)}' only means something inside one machine or network, "
+                    "so receivers cannot tell who sends from this address, and a HELO name must "
+                    "not be copied from it."),
+            fix=ask_isp, side=Side.YOU, evidence=evidence)]
     generic = looks_generic(name, found.ip)
     if generic:
         return [Finding(
@@ -219,7 +255,7 @@ def judge_rdns(facts: Facts, found: ReverseDns) -> list[Finding]:
         evidence=evidence)]
 
 
-def is_internal_name(name: str, lab: bool = False) -> bool:
+def is_internal_name(name: str, own_networks: tuple[str, ...] = ()) -> bool:
     """True for names and address literals that only mean something inside a private network."""
     lowered = name.lower().rstrip(".")
     if lowered in INTERNAL_NAMES or lowered.endswith(INTERNAL_SUFFIXES):
@@ -227,18 +263,20 @@ def is_internal_name(name: str, lab: bool = False) -> bool:
     if lowered.startswith("["):
         inner = lowered.strip("[]").removeprefix("ipv6:")
         try:
-            return address_scope(inner, lab) is not Scope.PUBLIC
+            return address_scope(inner, own_networks) is not Scope.PUBLIC
         except ValueError:
             return False
     return False
 
 
 def suggested_helo(facts: Facts, sender_domain: str) -> str:
-    """The name to advise: the confirmed, non-generic PTR name, else mail.SENDER-DOMAIN."""
+    """The name to advise: the confirmed, non-generic, public PTR name, else
+    mail.SENDER-DOMAIN (never ``localhost``: a PTR that says so is no name to give the world)."""
     rdns: ReverseDns | None = facts.get("rdns")
     if rdns is not None:
         for name in rdns.confirmed_names:
-            if not looks_generic(name, rdns.ip):
+            if "." in name.strip(".") and not is_internal_name(name) \
+                    and not looks_generic(name, rdns.ip):
                 return name
     return f"mail.{sender_domain}"
 
@@ -252,7 +290,7 @@ def judge_helo(facts: Facts, found: HeloFacts, sender_domain: str) -> list[Findi
     advice = suggested_helo(facts, sender_domain)
     settings = HELO_SETTINGS.format(name=advice)
     ip = usable_ip(facts) if "ip" in facts else None
-    if is_internal_name(name, facts.settings.lab):
+    if is_internal_name(name, facts.settings.own_networks):
         return [Finding(
             "helo.internal", Status.FAIL, f"Your server introduces itself as '{shown}', an internal name",
             detail=(f"'{shown}' only means something inside your own network. Receivers see a "
@@ -288,6 +326,8 @@ def judge_helo(facts: Facts, found: HeloFacts, sender_domain: str) -> list[Findi
     evidence = tuple(f"{dig_command(lk)} -> {' '.join(map(str, lk.values())) or lk.outcome.value}"
                      for lk in found.lookups)
     if not found.addresses:
+        if broken := resolver_broken(facts, *found.lookups):
+            return [broken]
         why = "does not exist" if any(lk.outcome is Outcome.NXDOMAIN for lk in found.lookups) \
             else "has no address records"
         return [Finding(
@@ -313,10 +353,12 @@ def judge_helo(facts: Facts, found: HeloFacts, sender_domain: str) -> list[Findi
         detail=f"It resolves to {', '.join(found.addresses)}.{assumed}", evidence=evidence)]
 
 
-def judge_sender_domain(facts: Facts, found: MxFacts) -> list[Finding]:
-    """sender-domain.nxdomain, sender-domain.no-mx (or null MX), or sender-domain.ok."""
+def judge_sender_domain(facts: Facts, route: MailRoute) -> list[Finding]:
+    """sender-domain.nxdomain, sender-domain.no-mx (or null MX), its MX hosts judged by the
+    receive check's own rules, or sender-domain.ok."""
+    found = route.mx
     domain = found.domain
-    problem = unanswered(found.mx, f"the MX records of {domain}")
+    problem = unanswered(found.mx, f"the MX records of {domain}") or resolver_broken(facts, found.mx)
     if problem:
         return [problem]
     evidence = tuple(r.zone_line() for r in found.mx.answer) or (f"{domain} MX: {found.mx.outcome.value}",)
@@ -344,5 +386,13 @@ def judge_sender_domain(facts: Facts, found: MxFacts) -> list[Finding]:
             detail=f"{domain} has no MX record and no address, so nobody can reply to you. {reject}",
             fix=f"Publish an MX record for {domain}:\n  {domain}. 3600 IN MX 10 mail.{domain}.",
             side=Side.YOU, evidence=evidence)]
-    return [Finding("sender-domain.ok", Status.PASS, f"Your sender domain {domain} can receive replies",
-                    evidence=evidence)]
+    consequence = (" For your sender domain this means replies and bounces cannot reach you, and "
+                   "receivers that check whether the sender's domain can take mail refuse yours.")
+    hosts = [replace(f, id=f"sender-domain.{f.id}", detail=f.detail + consequence)
+             if f.status in (Status.FAIL, Status.WARN) else f
+             for f in judge_mx_hosts(facts, domain, route.hosts)
+             if f.status is not Status.PASS and f.status is not Status.INFO]
+    if any(f.status in (Status.FAIL, Status.ERROR) for f in hosts):
+        return hosts
+    return hosts + [Finding("sender-domain.ok", Status.PASS,
+                            f"Your sender domain {domain} can receive replies", evidence=evidence)]

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from mxwizard.diagnosis.auth_rules import SpfFacts
 from mxwizard.diagnosis.findings import Finding, Status
 from mxwizard.diagnosis.identity_rules import is_internal_name, looks_generic
+from mxwizard.diagnosis.mx_rules import reachable_hosts
 from mxwizard.diagnosis.tree import Facts
 from mxwizard.probes.helo import HeloFacts
-from mxwizard.probes.mx import MxFacts
+from mxwizard.probes.mx import MailRoute
 from mxwizard.probes.rdns import ReverseDns
 from mxwizard.untrusted import visible
 
@@ -57,7 +58,7 @@ def identity_rows(facts: Facts, ip: str, sender_domain: str) -> list[Row]:
     if helo is not None:
         label = "HELO (assumed)" if helo.assumed else "HELO name"
         fqdn = "." in helo.name or helo.literal is not None
-        internal = is_internal_name(helo.name, facts.settings.lab)
+        internal = is_internal_name(helo.name, facts.settings.own_networks)
         rows.append(Row(label, helo.name, fqdn and not internal,
                         "504 5.5.2 Helo command rejected: need fully-qualified hostname (Postfix)"
                         if not fqdn else "450 4.7.1 Helo command rejected: Host not found "
@@ -67,16 +68,17 @@ def identity_rows(facts: Facts, ip: str, sender_domain: str) -> list[Row]:
                             ip in helo.addresses or (rdns is not None and helo.name in rdns.names),
                             "450 4.7.1 Helo command rejected: Host not found (Postfix)"
                             if not helo.addresses else "counted as spam (HELO does not match)"))
-    sender: MxFacts | None = facts.get("sender-domain")
-    if sender is not None:
+    route: MailRoute | None = facts.get("sender-domain")
+    if route is not None:
+        sender = route.mx
         targets = [t.host for t in sender.targets if not t.is_null]
         rows.append(Row("Sender domain", sender_domain, sender.mx.outcome.value != "NXDOMAIN",
                         "553 5.1.8 Sender address rejected: Domain not found (Postfix)"))
         rows.append(Row("Its MX", ", ".join(targets) or ", ".join(sender.fallback_addresses)
-                        or "(none)", bool(targets or sender.fallback_addresses),
+                        or "(none)", bool(reachable_hosts(facts, route.hosts)),
                         "450 4.1.8 Sender address rejected: Domain not found (Postfix)"))
     spf: SpfFacts | None = facts.get("spf")
-    if spf is not None:
+    if spf is not None and spf.mailfrom is not None:
         record = spf.tree.record.text if spf.tree.record else "(no SPF record)"
         rows.append(Row("Its SPF", f"{record}  → {spf.mailfrom.result} for {ip}",
                         spf.mailfrom.result == "pass",

@@ -6,13 +6,12 @@ CNAME, no address, private address, reverse DNS). Pure functions of what ``probe
 
 from __future__ import annotations
 
-import ipaddress
-
-from mxwizard.diagnosis.dns_rules import unanswered
+from mxwizard.diagnosis.dns_rules import resolver_broken, unanswered
 from mxwizard.diagnosis.findings import Finding, Side, Status
 from mxwizard.diagnosis.tree import Facts
 from mxwizard.probes.dns import Outcome
 from mxwizard.probes.mx import MxFacts, MxHost
+from mxwizard.probes.public_ip import Scope, address_scope
 
 #: A documentation address (RFC 5737) used in example records; the fix says to replace it.
 EXAMPLE_IP = "203.0.113.5"
@@ -28,7 +27,7 @@ def _records_fix(domain: str, preference: int = 10, ip: str = EXAMPLE_IP) -> str
 def judge_mx(facts: Facts, mx: MxFacts) -> list[Finding]:
     """MX records: exist, null, missing (with or without the address fallback), single."""
     domain = mx.domain
-    problem = unanswered(mx.mx, f"the MX records of {domain}")
+    problem = unanswered(mx.mx, f"the MX records of {domain}") or resolver_broken(facts, mx.mx)
     if problem:
         return [problem]
     evidence = tuple(r.zone_line() for r in mx.mx.answer) or (f"{domain} MX: {mx.mx.outcome.value}",)
@@ -94,14 +93,30 @@ def judge_mx(facts: Facts, mx: MxFacts) -> list[Finding]:
     return out
 
 
-def _is_public(ip: str) -> bool:
-    return ipaddress.ip_address(ip).is_global
+def _is_public(ip: str, own_networks: tuple[str, ...]) -> bool:
+    return address_scope(ip, own_networks) is Scope.PUBLIC
+
+
+def reachable_hosts(facts: Facts, hosts: list[MxHost]) -> list[MxHost]:
+    """The hosts a sender on the internet could connect to: a host name (not an IP literal)
+    with at least one public address, or one of the user's own network (``--private-network``).
+    SMTP probes connect to these only: never to a private address that is not the user's."""
+    own = facts.settings.own_networks
+    return [h for h in hosts if not h.ip_literal
+            and any(_is_public(ip, own) for ip in h.addresses)]
 
 
 def judge_hosts(facts: Facts, hosts: list[MxHost]) -> list[Finding]:
-    """Each MX host: a real name with public addresses, not a CNAME, and its reverse DNS."""
+    """Each MX host of the receive check's domain (the ``mx`` step's facts)."""
     mx: MxFacts = facts["mx"]
-    domain = mx.domain
+    return judge_mx_hosts(facts, mx.domain, hosts)
+
+
+def judge_mx_hosts(facts: Facts, domain: str, hosts: list[MxHost]) -> list[Finding]:
+    """Each MX host: a real name with public addresses, not a CNAME, and its reverse DNS.
+
+    The same rules judge the receive check's domain and, in the send check, the sender's and
+    the recipient's domains: a domain whose MX hosts do not resolve is broken whoever asks."""
     out: list[Finding] = []
     usable = [h for h in hosts if h.addresses and not h.ip_literal]
     for host in hosts:
@@ -135,6 +150,9 @@ def _judge_host(facts: Facts, domain: str, host: MxHost, alone: bool) -> list[Fi
         if failed:
             return out + [unanswered(failed[0], f"the address of the MX host {name}") or Finding(
                 "dns.error", Status.ERROR, "DNS lookup failed", side=Side.NETWORK)]
+        broken = resolver_broken(facts, *host.lookups)
+        if broken:
+            return out + [broken]
         return out + [Finding(
             "mx.dangling", Status.FAIL if alone else Status.WARN,
             f"The MX host {name} has no address",
@@ -149,8 +167,8 @@ def _judge_host(facts: Facts, domain: str, host: MxHost, alone: bool) -> list[Fi
                  f"(Use your mail server's public IP address instead of {EXAMPLE_IP}.)"),
             side=Side.YOU,
             evidence=tuple(f"{lk.qname} {lk.qtype}: {lk.outcome.value}" for lk in host.lookups))]
-    private = [ip for ip in host.addresses if not _is_public(ip)]
-    if private and not facts.settings.lab:
+    private = [ip for ip in host.addresses if not _is_public(ip, facts.settings.own_networks)]
+    if private:
         all_private = len(private) == len(host.addresses)
         out.append(Finding(
             "mx.private-address", Status.FAIL if all_private and alone else Status.WARN,
@@ -161,10 +179,12 @@ def _judge_host(facts: Facts, domain: str, host: MxHost, alone: bool) -> list[Fi
                     "published instead of the public one."),
             fix=(f"Publish the public address and forward port 25 on the router to the server:\n"
                  f"  {name}. 3600 IN A {EXAMPLE_IP}\n"
-                 f"(Use your public IP address instead of {EXAMPLE_IP}.)"),
+                 f"(Use your public IP address instead of {EXAMPLE_IP}.)\n"
+                 "If the domain only serves a private network you control (an intranet or a "
+                 "classroom), run the check with --private-network."),
             side=Side.YOU, evidence=tuple(
                 r.zone_line() for lookup in host.lookups for r in lookup.answer)))
-    if not (private and not facts.settings.lab):
+    if not private:
         kind = "implicit MX (the domain itself)" if host.implicit else \
             f"preference {host.preference}"
         out.append(Finding(

@@ -8,7 +8,7 @@ depend on each other (every MX host's addresses, PTRs and forward confirmations)
 
 from __future__ import annotations
 
-from mxwizard.diagnosis.mx_rules import judge_hosts, judge_mx
+from mxwizard.diagnosis.mx_rules import judge_hosts, judge_mx, reachable_hosts
 from mxwizard.diagnosis.runner import Context
 from mxwizard.diagnosis.smtp_rules import MailWalk, judge_smtp
 from mxwizard.diagnosis.tree import Facts, Plan, Step
@@ -17,13 +17,26 @@ from mxwizard.inputs import Domain, MailAddress
 from mxwizard.probes.mx import MxFacts, MxHost, mx_hosts, mx_records
 
 
-def _has_hosts(facts: Facts) -> bool:
+def _no_hosts(facts: Facts) -> str:
     mx: MxFacts = facts["mx"]
-    return bool([t for t in mx.targets if not t.is_null] or mx.fallback_addresses)
+    if [t for t in mx.targets if not t.is_null] or mx.fallback_addresses:
+        return ""
+    if mx.mx.outcome.is_failure or any(lookup.outcome.is_failure for lookup in mx.fallback):
+        return f"the MX records of {mx.domain} could not be looked up (see above)"
+    return f"{mx.domain} names no mail host to look up (see the MX finding)"
 
 
-def _has_addresses(facts: Facts) -> bool:
-    return any(host.addresses for host in facts["mx-hosts"])
+def _no_addresses(facts: Facts) -> str:
+    hosts: list[MxHost] | None = facts.get("mx-hosts")
+    if hosts is None:
+        return "there is no mail host to connect to"
+    if reachable_hosts(facts, hosts):
+        return ""
+    if any(host.addresses for host in hosts):
+        return ("no MX host has an address that senders on the internet can reach (see the "
+                "private-address finding; use --private-network if the domain lives on a "
+                "private network you control)")
+    return "no MX host has an address to connect to (see the findings about the MX hosts)"
 
 
 def plan(domain: Domain, mailbox: MailAddress | None = None) -> Plan:
@@ -40,7 +53,8 @@ def plan(domain: Domain, mailbox: MailAddress | None = None) -> Plan:
     recipients = [postmaster] + ([str(mailbox)] if mailbox is not None else [])
 
     async def observe_smtp(ctx: Context) -> MailWalk:
-        visits = await visit_all(ctx, ctx.facts["mx-hosts"], helo=PROBE_HELO, sender="",
+        visits = await visit_all(ctx, reachable_hosts(ctx.facts, ctx.facts["mx-hosts"]),
+                                 helo=PROBE_HELO, sender="",
                                  recipients=recipients)
         return MailWalk(visits, postmaster, str(mailbox) if mailbox is not None else None)
 
@@ -55,12 +69,12 @@ def plan(domain: Domain, mailbox: MailAddress | None = None) -> Plan:
         Step("mx-hosts", "MX hosts and their addresses",
              "Each MX record must name a real host with a public address; senders connect to "
              "that address. Reverse DNS of the address shows who runs it.",
-             observe_hosts, judge_hosts, after=("mx",), when=_has_hosts,  # type: ignore[arg-type]
+             observe_hosts, judge_hosts, after=("mx",), skip=_no_hosts,  # type: ignore[arg-type]
              budget=3.5),
         Step("smtp", "Mail servers on port 25",
              "A sender connects to each MX host on port 25 and offers the mail. We do the same, "
              "up to the point where the message itself would be sent, and read every answer.",
-             observe_smtp, judge_smtp, after=("mx-hosts",), when=_has_addresses,  # type: ignore[arg-type]
+             observe_smtp, judge_smtp, after=("mx-hosts",), skip=_no_addresses,  # type: ignore[arg-type]
              budget=16),
     ]
     return Plan("receive", target, tuple(steps))

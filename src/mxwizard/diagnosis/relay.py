@@ -18,10 +18,13 @@ from mxwizard.diagnosis.findings import Finding, Side, Status
 from mxwizard.diagnosis.runner import Context
 from mxwizard.diagnosis.smtp_rules import _connection
 from mxwizard.diagnosis.tree import Facts, Plan, Step
+from mxwizard.diagnosis.vantage import probe_refused, refusal_of_probe
 from mxwizard.diagnosis.visits import Visit
 from mxwizard.inputs import HostPort
+from mxwizard.knowledge.replies import meaning
 from mxwizard.probes.dns import Lookup
 from mxwizard.probes.smtp import Command, Reply, SessionFacts, SmtpConversation
+from mxwizard.untrusted import visible
 
 #: The HELO name of the relay test: a name nobody owns, so nothing is impersonated.
 RELAY_HELO = "relay-test.mxwizard.invalid"
@@ -151,10 +154,16 @@ def judge_relay(facts: Facts, test: RelayTest) -> list[Finding]:
     if problem is not None:  # no conversation, so nothing about relaying is known
         return [replace(problem, status=Status.ERROR)]
     evidence = tuple(_line(a) for a in test.attempts)
-    if test.session.banner is not None and test.session.banner.code >= 400:
-        return [Finding("relay.closed", Status.PASS, f"{where} refuses us at its greeting",
-                        detail="It does not even start a conversation, so it relays nothing for us.",
-                        side=Side.NONE, evidence=evidence)]
+    source_ip = facts.settings.source_ip
+    banner = test.session.banner
+    if banner is not None and banner.code >= 400:
+        aimed_at_us = refusal_of_probe(banner)
+        if aimed_at_us is not None:
+            return [probe_refused(where, banner, aimed_at_us, source_ip, "whether it relays",
+                                  _evidence(test.session), "relay.untested", Status.ERROR)]
+        return [_untested(where, f"it refuses us in its greeting ('{visible(banner.text, 120)}', "
+                          f"{banner.code}), before any relay attempt", Side.NONE,
+                          _evidence(test.session))]
     accepted = [a for a in test.attempts if a.rcpt is not None and a.rcpt.positive]
     plain = [a for a in accepted if a.variant.plain]
     if plain:
@@ -188,14 +197,44 @@ def judge_relay(facts: Facts, test: RelayTest) -> list[Finding]:
                         detail="It answered 530: only authenticated users may send through it.",
                         side=Side.NONE, evidence=evidence)]
     if not test.attempts:
-        return [Finding("relay.untested", Status.ERROR, f"Could not test relaying at {where}",
-                        detail="The conversation ended before any relay attempt could be made.",
-                        fix="Look at the transcript for where it stopped.", side=Side.NONE,
-                        evidence=tuple(line.text for line in test.session.lines[-4:]))]
-    return [Finding("relay.closed", Status.PASS, f"{where} is not an open relay",
-                    detail=(f"It refused all {len(test.attempts)} ways of relaying mail from "
-                            "strangers to strangers."),
-                    side=Side.NONE, evidence=evidence)]
+        return [_untested(where, "the conversation ended before any relay attempt could be made",
+                          Side.NONE, _evidence(test.session))]
+    answers = [(a, a.rcpt if a.mail is not None and a.mail.positive else a.mail)
+               for a in test.attempts]
+    for _attempt, reply in answers:
+        aimed_at_us = refusal_of_probe(reply)
+        if aimed_at_us is not None and reply is not None:
+            return [probe_refused(where, reply, aimed_at_us, source_ip, "whether it relays",
+                                  evidence, "relay.untested", Status.ERROR)]
+    straight = [reply for attempt, reply in answers if attempt.variant.plain]
+    denied = [reply for reply in straight if reply is not None and not reply.transient
+              and meaning(reply.code, reply.text).bounce_class == "relay-denied"]
+    if denied and all(reply is not None and reply.code >= 500 for reply in straight):
+        return [Finding("relay.closed", Status.PASS, f"{where} is not an open relay",
+                        detail=(f"It refused all {len(test.attempts)} ways of relaying mail from "
+                                "strangers to strangers, saying relaying is denied "
+                                f"('{visible(f'{denied[0].code} {denied[0].text}', 120)}')."),
+                        side=Side.NONE, evidence=evidence)]
+    if all(reply is None or reply.transient for _attempt, reply in answers):
+        why = ("it answered every attempt only with 'try again later' (4yz) or not at all, which "
+               "says nothing about whether it would relay")
+    else:
+        why = ("it refused the attempts for reasons other than relaying (for example the sender "
+               "address), so whether it would relay for others is not known")
+    return [_untested(where, why, Side.NONE, evidence)]
+
+
+def _evidence(session: SessionFacts) -> tuple[str, ...]:
+    return tuple(f"{line.dir.arrow} {visible(line.text, 200)}" for line in session.lines
+                 if line.dir.value in "CS")[-6:]
+
+
+def _untested(where: str, why: str, side: Side, evidence: tuple[str, ...]) -> Finding:
+    """``relay.untested``: the test gave no evidence either way; never counted as closed."""
+    return Finding("relay.untested", Status.ERROR, f"Could not test relaying at {where}",
+                   detail=f"No verdict on relaying, because {why}.",
+                   fix=("Look at the transcript for the server's answers; test again from another "
+                        "address if the refusal is about ours."), side=side, evidence=evidence)
 
 
 def plan(server: HostPort) -> Plan:

@@ -3,20 +3,24 @@
 Every step runs in its own task as soon as the steps it depends on have finished, under a time
 limit (``Step.budget`` × ``Settings.timeout``). Whatever goes wrong inside a step — a timeout, a
 socket error, a bug — becomes an ``error`` finding that says what could not be tested and why;
-the other steps carry on. Steps that depend on a step that could not finish are skipped (the
-upstream finding explains why). The number of network operations in flight is bounded by
-``Settings.concurrency`` through one semaphore that the DNS and SMTP probes share.
+the other steps carry on. A step that does not run — because a step it depends on could not
+finish, or because its ``skip`` rule says it does not apply — says so in a ``not-checked``
+finding: a report never leaves a check out in silence. The number of network operations in
+flight is bounded by ``Settings.concurrency`` through one semaphore that the DNS and SMTP probes
+share.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mxwizard.diagnosis.dns_rules import distrust_lying_resolver
 from mxwizard.diagnosis.events import (
     DiagnosisFinished,
     DnsAnswered,
@@ -26,10 +30,12 @@ from mxwizard.diagnosis.events import (
     StepFinished,
     StepStarted,
 )
-from mxwizard.diagnosis.findings import Finding, Side, Status, could_not_test
+from mxwizard.diagnosis.findings import Finding, Side, Status, could_not_test, not_checked
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.diagnosis.tree import Facts, Plan, Step
-from mxwizard.probes.dns import DnsClient, Lookup, NoResolverError, system_nameservers
+from mxwizard.probes.dns import DnsClient, Lookup, NoResolverError, Outcome, system_nameservers
+from mxwizard.probes.resolver_health import FACT as RESOLVER_SANITY
+from mxwizard.probes.resolver_health import resolver_sanity
 from mxwizard.settings import Settings
 from mxwizard.transcript import Transcript, TranscriptLine
 from mxwizard.untrusted import visible
@@ -50,22 +56,74 @@ class Context:
     transcripts: list[Transcript] = field(default_factory=list)
     _dns: DnsClient | None = None
     _lookups: list[Lookup] = field(default_factory=list)
+    #: Observations no step waits for, by the name of their fact, with when a rule needs them.
+    _background: dict[str, tuple[asyncio.Task[Any], Callable[[], bool]]] = field(
+        default_factory=dict)
+    #: Whether a lookup said "no such name" yet: the resolver check matters to the rules then.
+    _saw_nxdomain: bool = False
+    #: Set when the diagnosis is over: a lookup still in flight then is neither kept nor sent.
+    _over: bool = False
 
     @property
     def dns(self) -> DnsClient:
-        """The diagnosis's DNS client (created on first use: reading resolv.conf can fail)."""
+        """The diagnosis's DNS client (created on first use: reading resolv.conf can fail).
+
+        Creating it also asks the resolver the sanity question (is it honest?) in the
+        background, in the same round as the first real lookup: a resolver that says "no such
+        name" for everything must not make a rule blame the domain."""
         if self._dns is None:
             servers = [self.settings.resolver] if self.settings.resolver else system_nameservers()
             self._dns = DnsClient(
                 servers, self.settings.timeout, self.record_lookup, self.slots, self.clock
             )
+            self.background(RESOLVER_SANITY, resolver_sanity(self._dns),
+                            matters=lambda: self._saw_nxdomain)
         return self._dns
 
     def record_lookup(self, lookup: Lookup) -> None:
         """Add a lookup to the DNS view (the shared client does it; probes with a client of
         their own, such as the public-IP echo, hand theirs in here)."""
+        if self._over:
+            return
         self._lookups.append(lookup)
+        if lookup.outcome is Outcome.NXDOMAIN:
+            self._saw_nxdomain = True
         self.emit(DnsAnswered(_current_step.get(), lookup))
+
+    def background(self, name: str, observation: Coroutine[Any, Any, Any],
+                   matters: Callable[[], bool]) -> None:
+        """Start an observation that no step waits for; its result becomes the fact ``name``
+        as soon as it arrives. While ``matters()`` says a rule could read it, the runner waits
+        for it (at most one timeout) before a rule judges; otherwise nobody waits for it."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no diagnosis is running (a client made outside one)
+            observation.close()
+            return
+        task = asyncio.ensure_future(observation)
+        self._background[name] = (task, matters)
+        task.add_done_callback(lambda done: self._record_background(name, done))
+
+    def _record_background(self, name: str, task: asyncio.Task[Any]) -> None:
+        if task.done() and not task.cancelled() and task.exception() is None:
+            self.facts.record(name, task.result())
+
+    async def settle(self) -> None:
+        """Wait for the background observations a rule may read now (each at most a timeout;
+        one that does not come in time stays unknown, and the rules treat it so)."""
+        for name, (task, matters) in list(self._background.items()):
+            if not task.done() and matters():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(task), self.settings.timeout)
+            self._record_background(name, task)
+
+    async def stop_background(self) -> None:
+        """Cancel the background observations still running: the diagnosis is over."""
+        self._over = True
+        pending = [task for task, _ in self._background.values() if not task.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     def session(self, host: str, ip: str, port: int) -> Callable[[TranscriptLine], None]:
         """Open a transcript for an SMTP session; returns the sink the SMTP probe writes lines to."""
@@ -94,7 +152,10 @@ class Runner:
         self._emit_to = emit
         self._started = time.monotonic()
         self._findings: list[tuple[int, int, Finding]] = []
+        #: What was said already (a finding without its step), so it is not said twice.
+        self._said: set[tuple[object, ...]] = set()
         self._done: dict[str, asyncio.Event] = {}
+        #: Steps that finished (or did not apply): their dependents may run.
         self._ok: set[str] = set()
         self.context = Context(
             settings=settings,
@@ -124,11 +185,13 @@ class Runner:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
+        finally:
+            await self.context.stop_background()
         self._findings.sort(key=lambda item: (item[0], item[1]))
         diagnosis = Diagnosis(
             kind=self.plan.kind,
             target=self.plan.target,
-            findings=[finding for _, _, finding in self._findings],
+            findings=self._reconciled([finding for _, _, finding in self._findings]),
             transcripts=self.context.transcripts,
             lookups=list(self.context._lookups),
             elapsed_ms=self.clock(),
@@ -136,7 +199,30 @@ class Runner:
         self._emit(DiagnosisFinished(diagnosis))
         return diagnosis
 
+    def _reconciled(self, findings: list[Finding]) -> list[Finding]:
+        """The reconciliation passes over the findings: nothing counted that rests on a lying
+        resolver, then the plan's own pass (a bug in either changes nothing)."""
+        facts = self.context.facts
+        for reconcile in (distrust_lying_resolver, self.plan.reconcile):
+            if reconcile is None:
+                continue
+            try:
+                findings = reconcile(facts, findings)
+            except Exception:
+                continue
+        return findings
+
+    def _title(self, step_id: str) -> str:
+        return next((s.title for s in self.plan.steps if s.id == step_id), step_id)
+
     def _add(self, step: Step[Any], finding: Finding) -> None:
+        # The same judgement reached by two rules (a lying resolver, seen by every rule that
+        # read a "no such name") is said once, by the first step that reached it.
+        said = (finding.id, finding.status, finding.title, finding.detail, finding.fix,
+                finding.side, tuple(finding.evidence))
+        if said in self._said:
+            return
+        self._said.add(said)
         if not finding.step:
             finding = replace(finding, step=step.id)
         self._findings.append((self.plan.order(step.id), len(self._findings), finding))
@@ -147,9 +233,16 @@ class Runner:
             for dep in step.after:
                 await self._done[dep].wait()
             facts = self.context.facts
-            if any(dep not in self._ok for dep in step.after) or (
-                step.when is not None and not step.when(facts)
-            ):
+            blocked = [dep for dep in step.after if dep not in self._ok]
+            if blocked:
+                reason = (f"it needs the result of '{self._title(blocked[0])}', which could not "
+                          "be completed (see above)")
+            else:
+                reason = step.skip(facts) if step.skip is not None else ""
+            if reason:
+                if not blocked:
+                    self._ok.add(step.id)
+                self._add(step, not_checked(step.id, step.title, reason))
                 self._emit(StepFinished(step.id, None, self.clock(), skipped=True))
                 return
             _current_step.set(step.id)
@@ -182,6 +275,7 @@ class Runner:
                 step.id, step.title,
                 f"the probe failed unexpectedly ({type(exc).__name__}: {visible(str(exc), 300)})")]
         self.context.facts.record(step.id, observed)
+        await self.context.settle()
         try:
             findings = list(step.judge(self.context.facts, observed))
         except Exception as exc:

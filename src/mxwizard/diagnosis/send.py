@@ -29,19 +29,21 @@ from mxwizard.diagnosis.identity_rules import (
     judge_rdns,
     judge_sender_domain,
     usable_ip,
+    why_no_ip,
 )
 from mxwizard.diagnosis.identity_table import judge_identity
+from mxwizard.diagnosis.reconcile import reconcile_send
 from mxwizard.diagnosis.runner import Context
 from mxwizard.diagnosis.tree import Facts, Plan, Step
 from mxwizard.inputs import MailAddress
 from mxwizard.knowledge.blocklists import DEFAULT_DOMAIN_LISTS, DEFAULT_IP_LISTS, ListKind, blocklist
 from mxwizard.probes.dkim import dkim_key, from_domain_of, verify_message
 from mxwizard.probes.dmarc import DmarcFacts, dmarc_record
-from mxwizard.probes.dns import Lookup
+from mxwizard.probes.dns import Lookup, system_nameservers
 from mxwizard.probes.dnsbl import blocklist_sweep
 from mxwizard.probes.helo import HeloFacts, helo_facts, is_bare
-from mxwizard.probes.mx import MxFacts, mx_records
-from mxwizard.probes.public_ip import PublicIp, Scope, address_scope, detect_in_lab, detect_online
+from mxwizard.probes.mx import MailRoute, mail_route
+from mxwizard.probes.public_ip import PublicIp, Scope, address_scope, detect_public_ip
 from mxwizard.probes.rdns import ReverseDns, reverse_dns
 from mxwizard.probes.spf import check_spf, include_tree
 
@@ -67,17 +69,18 @@ def _read_message(path: str) -> tuple[bytes, str]:
     return data, ""
 
 
-def _has_ip(facts: Facts) -> bool:
-    return usable_ip(facts) is not None
-
-
-def _helo_known(helo: str | None) -> Callable[[Facts], bool]:
-    def known(facts: Facts) -> bool:
+def _helo_unknown(helo: str | None) -> Callable[[Facts], str]:
+    """Why the HELO name cannot be judged: not given, and no reverse DNS name to assume."""
+    def unknown(facts: Facts) -> str:
         if helo:
-            return True
+            return ""
         rdns: ReverseDns | None = facts.get("rdns")
-        return rdns is not None and bool(rdns.names)
-    return known
+        if rdns is not None and rdns.names:
+            return ""
+        return ("the HELO name your server says is not known: give it with --helo (it is the "
+                "name in your server's EHLO line; without --helo we assume its reverse DNS name, "
+                "and " + ("there is none)" if rdns is not None else "that could not be looked up)"))
+    return unknown
 
 
 def helo_name(helo: str | None, facts: Facts, fallback: str = "") -> str:
@@ -97,14 +100,13 @@ def plan(sender: MailAddress, recipient: MailAddress, ip: str | None = None, hel
 
     async def observe_ip(ctx: Context) -> PublicIp:
         settings = ctx.settings
-        if ip and address_scope(ip, settings.lab) is Scope.PUBLIC:
+        if ip and address_scope(ip, settings.own_networks) is Scope.PUBLIC:
             return PublicIp(ip)
-        if settings.lab and settings.resolver is not None:
-            found = await detect_in_lab(settings.resolver, settings.source_ip, settings.timeout,
-                                        _recorder(ctx), ctx.slots, ctx.clock)
-        else:  # the real internet: ask the echo services the way admins do by hand
-            found = await detect_online(ctx.dns, settings.timeout, _recorder(ctx), ctx.slots,
-                                        ctx.clock)
+        servers = [settings.resolver] if settings.resolver else system_nameservers()
+        found = await detect_public_ip(
+            servers, settings.timeout, whoami_name=settings.whoami_name,
+            source_ip=settings.source_ip, on_lookup=_recorder(ctx), slots=ctx.slots,
+            clock=ctx.clock)
         return replace(found, given=ip)
 
     async def observe_rdns(ctx: Context) -> ReverseDns:
@@ -113,8 +115,8 @@ def plan(sender: MailAddress, recipient: MailAddress, ip: str | None = None, hel
     async def observe_helo(ctx: Context) -> HeloFacts:
         return await helo_facts(ctx.dns, helo_name(helo, ctx.facts), assumed=not helo)
 
-    async def observe_sender_domain(ctx: Context) -> MxFacts:
-        return await mx_records(ctx.dns, domain)
+    async def observe_sender_domain(ctx: Context) -> MailRoute:
+        return await mail_route(ctx.dns, domain)
 
     async def observe_blocklists(ctx: Context) -> BlocklistFacts:
         chosen = ctx.settings.dnsbl_zones
@@ -130,7 +132,10 @@ def plan(sender: MailAddress, recipient: MailAddress, ip: str | None = None, hel
         return BlocklistFacts(ip_sweep, domain_sweep)
 
     async def observe_spf(ctx: Context) -> SpfFacts:
-        address = usable_ip(ctx.facts) or ""
+        address = usable_ip(ctx.facts)
+        if address is None:  # no address to judge: the record is still linted
+            return SpfFacts("", None, await include_tree(ctx.dns, domain),
+                            not_evaluated=why_no_ip(ctx.facts))
         limit = ctx.settings.timeout * 3.5
         helo_check = bool(helo) and not is_bare(helo or "") and not (helo or "").startswith("[")
         mailfrom, tree, helo_verdict = await asyncio.gather(
@@ -162,9 +167,11 @@ def plan(sender: MailAddress, recipient: MailAddress, ip: str | None = None, hel
     async def nothing_to_observe(ctx: Context) -> None:
         return None
 
-    def has_dmarc_record(facts: Facts) -> bool:
+    def no_dmarc_record(facts: Facts) -> str:
         found: DmarcFacts = facts["dmarc"]
-        return found.record is not None and not found.several
+        if found.record is not None and not found.several:
+            return ""
+        return "there is no single DMARC record to hold this send against (see the DMARC finding)"
 
     target = {"from": str(sender), "to": str(recipient), "shown": f"{sender} to {recipient}"}
     target.update({k: v for k, v in (("ip", ip), ("helo", helo), ("dkim_selector", dkim_selector),
@@ -180,22 +187,22 @@ def plan(sender: MailAddress, recipient: MailAddress, ip: str | None = None, hel
         Step("rdns", "Reverse DNS of your IP",
              "The first thing a receiver does is look up the name behind your address and check "
              "that it points back. No name, or a home-connection name, is a common reason for "
-             "refusal.", observe_rdns, judge_rdns, after=("ip",), when=_has_ip,  # type: ignore[arg-type]
+             "refusal.", observe_rdns, judge_rdns, after=("ip",), skip=why_no_ip,  # type: ignore[arg-type]
              budget=2.5),
         Step("helo", "Your server's HELO name",
              "Your server introduces itself with a name in HELO/EHLO. It must be a real public "
              "name, ideally the same as your reverse DNS name.",
              observe_helo, lambda facts, found: judge_helo(facts, found, domain),  # type: ignore[arg-type]
-             after=("ip", "rdns"), when=_helo_known(helo), budget=1.5),
+             after=("ip", "rdns"), skip=_helo_unknown(helo), budget=1.5),
         Step("dnsbl", "Blocklists",
              "Receivers ask public blocklists about your address. A listing means refusal at "
              "many of them, and each list says why.",
-             observe_blocklists, judge_blocklists, after=("ip",), when=_has_ip,  # type: ignore[arg-type]
+             observe_blocklists, judge_blocklists, after=("ip",), skip=why_no_ip,  # type: ignore[arg-type]
              budget=3.5),
         Step("spf", "SPF",
              "The SPF record of your domain lists the addresses allowed to send its mail. "
              "Receivers check that yours is among them.",
-             observe_spf, judge_spf, after=("ip",), when=_has_ip,  # type: ignore[arg-type]
+             observe_spf, judge_spf, after=("ip",),  # type: ignore[arg-type]
              budget=4.5),
         Step("dkim", "DKIM",
              "DKIM signs each message with a key whose public half is in your DNS, so receivers "
@@ -207,13 +214,13 @@ def plan(sender: MailAddress, recipient: MailAddress, ip: str | None = None, hel
         Step("dmarc-alignment", "DMARC for this message",
              "DMARC passes only if SPF or DKIM passes for your own domain (the one in From).",
              nothing_to_observe, lambda facts, _none: judge_alignment(facts, domain),
-             after=("spf", "dkim", "dmarc"), when=has_dmarc_record, budget=0.5),
+             after=("spf", "dkim", "dmarc"), skip=no_dmarc_record, budget=0.5),
         Step("identity", "Your server's identity at a glance",
              "Address, reverse DNS, HELO name and sender domain side by side, the way a receiver "
              "compares them.",
              nothing_to_observe,
              lambda facts, _none: judge_identity(facts, usable_ip(facts) or "", domain),
-             after=("ip", "rdns", "helo", "sender-domain", "spf"), budget=0.5),
+             after=("ip", "rdns", "helo", "sender-domain", "spf"), skip=why_no_ip, budget=0.5),
     ]
     # The delivery rehearsal: it needs the HELO name the server says, which without --helo comes
     # from the PTR; it does not wait for the identity checks otherwise.
@@ -221,4 +228,4 @@ def plan(sender: MailAddress, recipient: MailAddress, ip: str | None = None, hel
         sender, recipient,
         helo_of=lambda facts: helo_name(helo, facts, fallback=f"mail.{domain}"),
         helo_after=() if helo else ("rdns",))
-    return Plan("send", target, tuple(steps))
+    return Plan("send", target, tuple(steps), reconcile=reconcile_send)

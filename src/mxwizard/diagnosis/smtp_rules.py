@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from mxwizard.diagnosis.findings import Finding, Side, Status
 from mxwizard.diagnosis.tree import Facts
-from mxwizard.diagnosis.visits import Visit, decisive_reply
+from mxwizard.diagnosis.vantage import probe_refused, refusal_of_probe
+from mxwizard.diagnosis.visits import Visit, decisive_reply, family
 from mxwizard.knowledge.replies import meaning
 from mxwizard.probes.mx import MxHost
 from mxwizard.probes.smtp import ConnectOutcome, Reply, SessionFacts
@@ -92,10 +93,15 @@ def _banner_name(reply: Reply) -> str:
     return visible(words[0].rstrip(".").lower(), 100) if words else ""
 
 
-def _greeting(visit: Visit, host: MxHost | None, others_work: bool) -> list[Finding]:
+def _greeting(visit: Visit, host: MxHost | None, others_work: bool, domain: str,
+              source_ip: str | None) -> list[Finding]:
     banner = visit.first.banner
     if banner is None:
         return []
+    aimed_at_us = refusal_of_probe(banner)
+    if aimed_at_us is not None:
+        return [probe_refused(visit.host, banner, aimed_at_us, source_ip,
+                              f"whether it accepts mail for {domain}", _evidence(visit.first, 3))]
     if banner.permanent:
         info = meaning(banner.code, banner.text)
         return [Finding(
@@ -171,13 +177,18 @@ def _tls(visit: Visit) -> list[Finding]:
     return out
 
 
-def _rcpt(visit: Visit, walk: MailWalk, domain: str, primary: bool) -> list[Finding]:
+def _rcpt(visit: Visit, walk: MailWalk, domain: str, primary: bool,
+          source_ip: str | None) -> list[Finding]:
     session = visit.final
     reply = decisive_reply(session)
     if reply is None or (session.banner is not None and session.banner.code >= 400):
         return []
     info = meaning(reply.code, reply.text)
     evidence = _evidence(session, 6)
+    aimed_at_us = refusal_of_probe(reply)
+    if aimed_at_us is not None:
+        return [probe_refused(visit.host, reply, aimed_at_us, source_ip,
+                              f"whether it accepts mail for {domain}", evidence)]
     out: list[Finding] = []
     if visit.retry is not None:
         still = reply.transient and info.bounce_class == "greylisted"
@@ -249,6 +260,13 @@ def _rcpt(visit: Visit, walk: MailWalk, domain: str, primary: bool) -> list[Find
     return out
 
 
+def _refused_us(visit: Visit) -> bool:
+    """Whether the host refused our test client (its greeting or its decisive reply)."""
+    session = visit.final
+    return refusal_of_probe(session.banner) is not None or \
+        refusal_of_probe(decisive_reply(session)) is not None
+
+
 def _anomalies(visit: Visit) -> list[Finding]:
     anomalies = visit.first.anomalies + (visit.retry.anomalies if visit.retry else [])
     if not anomalies:
@@ -277,10 +295,91 @@ def _unfinished(visit: Visit, domain: str) -> list[Finding]:
         side=Side.YOU, evidence=_evidence(session, 6))]
 
 
+#: How a failed connection reads in a sentence, by outcome.
+_FAILED_HOW = {
+    ConnectOutcome.REFUSED: "are refused",
+    ConnectOutcome.TIMEOUT: "get no answer at all",
+    ConnectOutcome.NO_GREETING: "open, but no greeting comes",
+    ConnectOutcome.CLOSED: "are closed before any greeting",
+    ConnectOutcome.BAD_GREETING: "are answered with something that is not SMTP",
+}
+
+#: How to make the server take mail on an address family, by family.
+_FAMILY_FIX = {
+    6: ("Make the mail server listen on IPv6 too (Postfix: inet_protocols = all and "
+        "inet_interfaces = all in main.cf; Exim: disable_ipv6 = false) and open port 25 for IPv6 "
+        "in the firewall (ip6tables and nftables rules for IPv6 are separate from IPv4's). Or, if "
+        "the server is not meant to be reached over IPv6, remove the AAAA record of {host}."),
+    4: ("Make the mail server listen on IPv4 too (Postfix: inet_protocols = all), open port 25 "
+        "for IPv4 in the firewall and forward it on the router, or correct the A record of "
+        "{host}."),
+}
+
+
+def _other_family(fam: int) -> int:
+    return 4 if fam == 6 else 6
+
+
+def _address_families(visits: list[Visit]) -> list[Finding]:
+    """Per address family, for hosts with both: ``smtp.ipv6-unreachable`` (or ``ipv4``) when
+    one family does not take connections while the other does, and ``smtp.ipv6-untested`` (or
+    ``ipv4``) when this machine could not try a family at all (no route, no usable address):
+    that is our side, not the server's, and proves nothing about it."""
+    out: list[Finding] = []
+    untested: dict[int, list[str]] = {}
+    for visit in visits:
+        attempts = visit.attempts
+        working = [a for a in attempts if a.first.outcome is ConnectOutcome.GREETED]
+        if len(attempts) < 2 or not working:
+            continue  # one family only, or none works: the connection findings say it all
+        good = working[0]
+        good_where = f"{visit.host} [{good.ip}]:{good.first.port}"
+        for attempt in attempts:
+            if any(attempt is w for w in working):
+                continue
+            session, fam = attempt.first, family(attempt.ip)
+            where = f"{visit.host} [{attempt.ip}]:{session.port}"
+            said = f"connect {where}: {session.outcome.value}"
+            if session.outcome in (ConnectOutcome.UNREACHABLE, ConnectOutcome.ERROR):
+                reason = f" ({visible(session.error, 200)})" if session.error else ""
+                untested.setdefault(fam, []).append(said + reason)
+                continue
+            how = _FAILED_HOW.get(session.outcome, "fail")
+            other = _other_family(fam)
+            if fam == 6:
+                impact = ("Senders with IPv6 (most large providers) try it first, as the standard "
+                          "asks, and fall back to IPv4 when it fails: mail arrives, but each "
+                          "delivery first waits for the IPv6 attempt to fail"
+                          + (" — for a silent address, a whole connect timeout (often 30 seconds "
+                             "or more)" if session.outcome is ConnectOutcome.TIMEOUT else "")
+                          + ", and a sender that gives up on the host instead queues the mail.")
+            else:
+                impact = ("Most senders on the internet still have IPv4 only: for them this host "
+                          "is unreachable, and they must use another MX or queue the mail.")
+            out.append(Finding(
+                f"smtp.ipv{fam}-unreachable", Status.WARN,
+                f"{visit.host} does not take connections over IPv{fam}",
+                detail=(f"{visit.host} has an IPv{fam} address ({attempt.ip}), but connections "
+                        f"to {where} {how}, while IPv{other} ({good_where}) works. {impact}"),
+                fix=_FAMILY_FIX[fam].format(host=visit.host),
+                side=Side.YOU, evidence=(said, f"connect {good_where}: {good.first.outcome.value}")))
+    for fam, lines in sorted(untested.items(), reverse=True):
+        out.append(Finding(
+            f"smtp.ipv{fam}-untested", Status.INFO, f"IPv{fam} could not be tested from here",
+            detail=(f"Some MX hosts have IPv{fam} addresses, but this machine could not even try "
+                    f"them (no IPv{fam} route, or no usable local address), so we cannot say "
+                    f"whether they take mail. Senders with IPv{fam} use them; their "
+                    f"IPv{_other_family(fam)} side worked."),
+            fix=f"Run the check again from a machine with working IPv{fam} to test that side.",
+            side=Side.NETWORK, evidence=tuple(lines)))
+    return out
+
+
 def judge_smtp(facts: Facts, walk: MailWalk) -> list[Finding]:
     """The whole walk: each host in preference order, then what a sender would experience."""
     domain: str = facts["mx"].domain
     hosts: dict[str, MxHost] = {h.host: h for h in facts["mx-hosts"]}
+    source_ip = facts.settings.source_ip
     visits = sorted(walk.visits, key=lambda v: v.preference)
     greeted = [v for v in visits if v.first.outcome is ConnectOutcome.GREETED
                and v.first.banner is not None and v.first.banner.code < 400]
@@ -295,14 +394,16 @@ def judge_smtp(facts: Facts, walk: MailWalk) -> list[Finding]:
         if problem:
             out.append(problem)
             continue
-        greeting = _greeting(visit, hosts.get(visit.host), others_work)
+        greeting = _greeting(visit, hosts.get(visit.host), others_work, domain, source_ip)
         out.extend(greeting)
-        if any(f.id in ("smtp.banner-reject", "smtp.tempfail") for f in greeting):
+        if any(f.id in ("smtp.banner-reject", "smtp.tempfail", "smtp.probe-refused")
+               for f in greeting):
             continue
         out.extend(_tls(visit))
-        out.extend(_rcpt(visit, walk, domain, primary=visit is deciding))
+        out.extend(_rcpt(visit, walk, domain, primary=visit is deciding, source_ip=source_ip))
         out.extend(_anomalies(visit))
         out.extend(_unfinished(visit, domain))
+    out.extend(_address_families(visits))
     if not any(v.first.outcome is ConnectOutcome.GREETED for v in visits):
         timed_out = [v for v in visits if v.first.outcome is ConnectOutcome.TIMEOUT]
         out.append(Finding(
@@ -313,7 +414,7 @@ def judge_smtp(facts: Facts, walk: MailWalk) -> list[Finding]:
                  "running, firewall open, port forwarded)."),
             side=Side.YOU, evidence=tuple(f"{v.host} [{v.ip}]: {v.first.outcome.value}" for v in visits)))
         out.extend(port25_blocked(timed_out, len(visits), Side.NETWORK))
-    if accepting and visits and visits[0] is not accepting[0] and \
+    if accepting and visits and visits[0] is not accepting[0] and not _refused_us(visits[0]) and \
             (visits[0] not in greeted or decisive_reply(visits[0].final) is None
              or decisive_reply(visits[0].final).transient):  # type: ignore[union-attr]
         first = visits[0]

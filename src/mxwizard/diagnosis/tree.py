@@ -55,8 +55,10 @@ class Step(Generic[T]):
     judge: Callable[[Facts, T], list[Finding]]
     #: Steps whose facts this one needs; it starts when they have finished.
     after: tuple[str, ...] = ()
-    #: Whether the step applies, given earlier facts (e.g. no SMTP test for a null MX).
-    when: Callable[[Facts], bool] | None = None
+    #: Why the step does not apply, given earlier facts ("" when it does): e.g. no SMTP test
+    #: for a null MX. The reason becomes the step's ``not-checked`` finding, so a check that
+    #: cannot run is never silent. Steps after a skipped one see its facts missing.
+    skip: Callable[[Facts], str] | None = None
     #: The step's time limit in units of ``Settings.timeout``: a little more than the number of
     #: network waits it makes one after another, so a probe's own timeout fires first and
     #: becomes a precise finding; the step limit is the backstop that guarantees no hang.
@@ -71,6 +73,9 @@ class Plan:
     #: The inputs, for the report header and JSON ``target`` (both forms of IDNA names).
     target: Mapping[str, str]
     steps: tuple[Step[Any], ...] = field(default=())
+    #: The reconciliation pass: after every step, findings are checked against what the
+    #: servers were seen to do, and those that contradict it are rewritten (pure).
+    reconcile: Callable[[Facts, list[Finding]], list[Finding]] | None = None
 
     def __post_init__(self) -> None:
         seen: set[str] = set()

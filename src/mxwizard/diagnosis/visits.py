@@ -1,17 +1,23 @@
 """Visiting mail hosts the way a sending server does, for the receive walk and the rehearsal.
 
-A visit is one SMTP session with one MX host (its first address), recorded into the diagnosis's
-transcripts: EHLO, STARTTLS when offered, MAIL FROM, RCPT TO for each recipient, QUIT — never
-DATA. Like a real sender it retries once after a greylisting deferral (after a short, bounded
-wait), and when the SMTP port times out it checks whether the host answers on another port, which
-tells "the host is down" from "port 25 is filtered on the way".
+A visit is one SMTP session with one MX host, recorded into the diagnosis's transcripts: EHLO,
+STARTTLS when offered, MAIL FROM, RCPT TO for each recipient, QUIT — never DATA. Like a real
+sender it retries once after a greylisting deferral (after a short, bounded wait), and when the
+SMTP port times out it checks whether the host answers on another port, which tells "the host is
+down" from "port 25 is filtered on the way".
+
+A host with both IPv6 and IPv4 addresses is visited on each family, in the order a dual-stack
+sender tries them (RFC 5321 §5.1, RFC 6724: IPv6 first, then IPv4): a sender whose IPv6
+connection fails falls back to IPv4, so a broken IPv6 side delays mail without stopping it, and
+only a visit per family shows it. The visit that counts is the one a sender ends up with; the
+others ride along in :attr:`Visit.alternates`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mxwizard.diagnosis.runner import Context
 from mxwizard.knowledge.replies import meaning
@@ -38,19 +44,55 @@ class Visit:
     retry: SessionFacts | None = None
     #: When the SMTP port timed out: what other ports of the host answered (see reachability).
     other_ports: dict[int, str] = field(default_factory=dict)
+    #: The host's addresses of its other address family, visited too (dual-stack hosts only).
+    alternates: tuple[Visit, ...] = ()
 
     @property
     def final(self) -> SessionFacts:
         """The session whose answer counts (the retry, if there was one)."""
         return self.retry or self.first
 
+    @property
+    def attempts(self) -> list[Visit]:
+        """This visit and its alternates, one per address family, IPv6 first (as tried)."""
+        return sorted((self, *self.alternates), key=lambda v: -family(v.ip))
 
-def preferred_address(host: MxHost) -> str | None:
-    """The address a visit uses: the first IPv4 address, else the first IPv6 one."""
-    addresses = host.addresses
-    v4 = [a for a in addresses if ipaddress.ip_address(a).version == 4]
-    candidates = v4 or addresses
-    return candidates[0] if candidates else None
+
+def family(ip: str) -> int:
+    """4 or 6: the address family of ``ip``, as the rules name it."""
+    return ipaddress.ip_address(ip).version
+
+
+def addresses_to_try(host: MxHost) -> list[str]:
+    """One address per family, in the order a dual-stack sender tries them: the first IPv6
+    address, then the first IPv4 one (RFC 6724's default policy prefers IPv6).
+
+    A sender would go on to the host's further addresses; a diagnosis learns what it needs from
+    one per family, and keeps the sessions per host at two. (RFC 6724 ranks IPv4-mapped IPv6
+    addresses with IPv4; the lab's AAAA records use them to stay on loopback, and count as
+    IPv6 here, since they stand for real IPv6 addresses.)"""
+    v6 = [a for a in host.addresses if family(a) == 6]
+    v4 = [a for a in host.addresses if family(a) == 4]
+    return v6[:1] + v4[:1]
+
+
+def source_for(destination: str, source: str | None) -> str | None:
+    """The local address to connect to ``destination`` from: ``source`` (--source-ip) in the
+    destination's family, or None to let the system choose.
+
+    An IPv4 source reaches an IPv4-mapped IPv6 destination (``::ffff:a.b.c.d``, a dual-stack
+    socket that goes out over IPv4) as ``::ffff:SOURCE``; a native IPv6 destination cannot be
+    reached from an IPv4 source at all, so that connection is not bound (it leaves from the
+    machine's own IPv6 address), and likewise the other way round."""
+    if source is None:
+        return None
+    dst, src = ipaddress.ip_address(destination), ipaddress.ip_address(source)
+    src_v4 = src if isinstance(src, ipaddress.IPv4Address) else src.ipv4_mapped
+    if isinstance(dst, ipaddress.IPv6Address) and dst.ipv4_mapped is None:
+        return source if src_v4 is None else None
+    if src_v4 is None:
+        return None
+    return f"::ffff:{src_v4}" if dst.version == 6 else str(src_v4)
 
 
 def decisive_reply(session: SessionFacts) -> Reply | None:
@@ -78,13 +120,39 @@ def _greylisted(session: SessionFacts) -> bool:
 
 
 async def visit(
-    ctx: Context, host: MxHost, *, helo: str, sender: str, recipients: list[str]
+    ctx: Context, host: MxHost, *, helo: str, sender: str, recipients: list[str],
+    every_family: bool = True,
 ) -> Visit | None:
-    """One delivery attempt at ``host`` (up to RCPT), retried once if it was greylisted."""
-    ip = preferred_address(host)
-    if ip is None:
+    """A delivery attempt at ``host`` (up to RCPT) on each of its address families, IPv6 first;
+    the visit returned is the first that was greeted (the one a sender ends up with), else the
+    first tried, with the other family's in :attr:`Visit.alternates`.
+
+    ``every_family``: visit both families at once, even when the first works (a diagnosis of
+    the host); otherwise go on to IPv4 only when IPv6 could not be talked to (a sender)."""
+    addresses = addresses_to_try(host)
+    if not addresses:
         return None
+    if every_family:
+        tried = list(await asyncio.gather(*(
+            _visit_address(ctx, host, ip, helo=helo, sender=sender, recipients=recipients)
+            for ip in addresses)))
+    else:
+        tried = []
+        for ip in addresses:
+            tried.append(await _visit_address(ctx, host, ip, helo=helo, sender=sender,
+                                              recipients=recipients))
+            if tried[-1].first.outcome is ConnectOutcome.GREETED:
+                break
+    chosen = next((v for v in tried if v.first.outcome is ConnectOutcome.GREETED), tried[0])
+    return replace(chosen, alternates=tuple(v for v in tried if v is not chosen))
+
+
+async def _visit_address(
+    ctx: Context, host: MxHost, ip: str, *, helo: str, sender: str, recipients: list[str]
+) -> Visit:
+    """One delivery attempt at one address of ``host``, retried once if it was greylisted."""
     settings = ctx.settings
+    source = source_for(ip, settings.source_ip)
     steps = [Command.ehlo(), Command.starttls(), Command.mail_from(sender),
              *(Command.rcpt_to(r) for r in recipients), Command.quit()]
 
@@ -93,7 +161,7 @@ async def visit(
             return await smtp_session(
                 host.host, ip, settings.smtp_port, helo=helo, steps=steps,
                 timeout=settings.timeout, on_line=ctx.session(host.host, ip, settings.smtp_port),
-                clock=ctx.clock, source_ip=settings.source_ip,
+                clock=ctx.clock, source_ip=source,
             )
 
     first = await session()
@@ -104,7 +172,7 @@ async def visit(
     ports: dict[int, str] = {}
     if first.outcome is ConnectOutcome.TIMEOUT:
         async with ctx.slots:
-            ports = await other_ports(ip, settings.timeout, settings.source_ip)
+            ports = await other_ports(ip, settings.timeout, source)
     return Visit(host.preference, host.host, ip, first, retry, ports)
 
 
@@ -124,7 +192,8 @@ async def visit_in_order(
     (accepted, or refused for good); move on after a refusal, a timeout or a temporary error."""
     visits: list[Visit] = []
     for host in sorted(hosts, key=lambda h: h.preference):
-        found = await visit(ctx, host, helo=helo, sender=sender, recipients=recipients)
+        found = await visit(ctx, host, helo=helo, sender=sender, recipients=recipients,
+                            every_family=False)
         if found is None:
             continue
         visits.append(found)

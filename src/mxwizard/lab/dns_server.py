@@ -10,7 +10,13 @@ name (like myip.opendns.com) with the public address configured for each asking 
 
 Trainers and tests can break it on purpose: per-name faults (SERVFAIL, no answer at all, a slow
 answer) and a latency added to every answer. Delays never block the other queries: answers are
-scheduled on the event loop, not slept on.
+scheduled on the event loop, not slept on. With ``lies`` it plays a lying resolver instead (a
+captive portal, a filtering resolver, broken VPN DNS): "no such name" for every question, even
+for the root of the DNS.
+
+The lab's root zone, when it serves one, answers for its apex only (the root's name servers, the
+sanity question of every diagnosis): the lab holds no top-level domain but those of its zones,
+and a name outside them is refused, as unknown to the lab, never declared non-existent.
 
 The zones are copied into a lookup index once, when the server is built (or ``load_zones`` is
 called); nothing is rebuilt per query.
@@ -180,8 +186,11 @@ class LabDnsServer:
         whoami: Mapping[str, str] | None = None,
         whoami_default: str | None = None,
         tcp_idle_timeout: float = 5.0,
+        lies: bool = False,
     ) -> None:
         self._zones, self._index = _build_index(zones)
+        #: Answer NXDOMAIN to every question (the lab's lying resolver).
+        self.lies = lies
         self.latency = max(0.0, latency_ms / 1000)
         self._faults = {dns.name.from_text(name): (Fault(kind), float(delay))
                         for name, (kind, delay) in (faults or {}).items()}
@@ -259,6 +268,8 @@ class LabDnsServer:
             dns.rdatatype.is_metatype(rdtype) and rdtype != dns.rdatatype.ANY
         ):
             response.set_rcode(dns.rcode.REFUSED)  # other classes, zone transfers
+        elif self.lies:
+            response.set_rcode(dns.rcode.NXDOMAIN)  # what a lying resolver says to everything
         else:
             fault = self._fault_for(qname)
             if fault is not None and fault[0] is Fault.DROP:
@@ -298,7 +309,7 @@ class LabDnsServer:
             owner = self._index.get(name)
             if owner is None:
                 zone = _closest_zone(self._zones, name)
-                if zone is None:
+                if zone is None or zone.origin == dns.name.root:  # the root holds its apex only
                     if link == 0:  # not ours at all; a CNAME leading out just ends here
                         response.set_rcode(dns.rcode.REFUSED)
                     return

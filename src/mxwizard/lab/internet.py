@@ -5,6 +5,9 @@ Addresses (all loopback, so nothing leaves the machine):
   127.0.2.x        mail hosts (MX targets), all on the same SMTP port
   127.0.1.x        "public" addresses of sending servers in the send scenarios
   127.0.4.x        hostile mail hosts (lab/hostile.py) and the hosts of the DNS-fault domains
+  127.0.5.53       the lab's lying resolver: "no such name" for every question (captive portals)
+  ::ffff:127.0.2.x IPv6 addresses of dual-stack MX hosts: IPv4-mapped, so a dual-stack socket
+                   reaches them over IPv4 loopback and the lab stays inside 127.0.0.0/8
 Domains end in ``.test`` (reserved by RFC 2606), so they can never be confused with real ones.
 Every situation of the FAQ lives here as records and host behaviours; ``scenarios.py`` names them.
 """
@@ -20,8 +23,12 @@ from mxwizard.lab.keys import LAB_DKIM_PUBLIC_KEY
 from mxwizard.lab.smtp_hosts import HostSpec
 
 TTL = 300
+#: The lab's internet: its loopback addresses stand for public ones (the policy World.point gives).
+LAB_NETWORK = "127.0.0.0/8"
 DNSBL_ZONE = "dnsbl.lab.test"
 WHOAMI_NAME = "myip.lab.test"
+#: The lab's lying resolver (``World.liar``): ``--resolver 127.0.5.53 --lab`` asks it.
+LYING_RESOLVER = "127.0.5.53"
 #: What the whoami name answers a client that is not in a scenario: the healthy sender's address.
 WHOAMI_DEFAULT = "127.0.1.10"
 RFC5782_TEST_LISTING = "127.0.0.2"
@@ -48,6 +55,9 @@ HOSTS: tuple[HostSpec, ...] = (
     HostSpec("mx.strict.test", "127.0.2.21", domains=("strict.test",), users=("bob", "carol"),
              helo_checks=True, client_checks=True),
     HostSpec("mx.home.test", "127.0.2.22", domains=("home.test",)),
+    HostSpec("mx.intranet.test", "127.0.2.23", domains=("intranet.test",)),
+    HostSpec("mx.dualstack.test", "127.0.2.30", domains=("dualstack.test",)),
+    HostSpec("mx.v6broken.test", "127.0.2.31", domains=("v6broken.test",)),
     # 127.0.4.x: the reliability corner of the lab (hostile hosts live in lab/hostile.py).
     HostSpec("mx.dns-faults.test", "127.0.4.100", domains=(
         "dns-slow.test", "dns-truncated.test", "dns-nodata.test", "dns-bigtxt.test",
@@ -78,6 +88,15 @@ LISTED = {
     RFC5782_TEST_LISTING: "RFC 5782 test entry: every blocklist lists 127.0.0.2",
     "127.0.1.14": "Listed for sending spam to lab traps; see http://dnsbl.lab.test/q?127.0.1.14",
 }
+
+#: IPv6 addresses (AAAA) of dual-stack MX hosts. Their reverse names are those of the IPv4
+#: addresses they map (dnspython and most resolvers look ::ffff:a.b.c.d up in in-addr.arpa).
+#: mx.v6broken.test's is the refusing machine's (127.0.2.4): its IPv6 side takes no mail.
+MAPPED_V6: dict[str, str] = {
+    "mx.dualstack.test": "::ffff:127.0.2.30",
+    "mx.v6broken.test": "::ffff:127.0.2.4",
+}
+
 
 def _txt(value: str) -> str:
     """A TXT value in zone syntax, split into strings of at most 200 characters (the limit is 255)."""
@@ -111,6 +130,8 @@ ZONES: dict[str, list[str]] = {
     "open.test": ["@ MX 10 relay", "relay A 127.0.2.20"],
     "strict.test": ["@ MX 10 mx", "mx A 127.0.2.21", '@ TXT "v=spf1 mx -all"'],
     "other.test": ["@ MX 10 mx", "mx A 127.0.2.8"],
+    "dualstack.test": ["@ MX 10 mx", "mx A 127.0.2.30", f"mx AAAA {MAPPED_V6['mx.dualstack.test']}"],
+    "v6broken.test": ["@ MX 10 mx", "mx A 127.0.2.31", f"mx AAAA {MAPPED_V6['mx.v6broken.test']}"],
     "home.test": [
         "@ MX 10 mx", "mx A 127.0.2.22", "mail A 127.0.1.10",
         '@ TXT "v=spf1 ip4:127.0.1.10 -all"',
@@ -129,6 +150,16 @@ ZONES: dict[str, list[str]] = {
     + [f'spf{i} TXT "v=spf1 ip4:127.0.3.{i} ~all"' for i in range(1, 12)],
     "dmarcfail.test": ["@ MX 10 mx.home.test.", '@ TXT "v=spf1 ip4:127.0.1.201 -all"',
                        '_dmarc TXT "v=DMARC1; p=reject"'],
+    # A company's intranet (--private-network): its relay has a private address, with reverse
+    # DNS and SPF of its own; without the option, that address is "behind NAT".
+    "intranet.test": ["@ MX 10 mx", "mx A 127.0.2.23", "relay A 192.168.1.20",
+                      '@ TXT "v=spf1 ip4:192.168.1.0/24 -all"'],
+    "1.168.192.in-addr.arpa": ["20 PTR relay.intranet.test."],
+    # An MX published with its private address: senders on the internet cannot reach it (the
+    # lab never connects there either: only addresses that count as public are visited).
+    "privatemx.test": ["@ MX 10 mx", "mx A 10.20.30.40"],
+    # What every resolver answers for the machine's own name (RFC 6761).
+    "localhost": ["@ A 127.0.0.1"],
     "lab.test": ["ns A 127.0.0.1"],
     # The parent of every lab domain: names under .test that the lab does not define do not exist.
     "test": [],
@@ -165,6 +196,7 @@ DNS_FAULTS: dict[str, tuple[Fault, float]] = {
 
 def _reverse_records() -> list[str]:
     out = [f"{'.'.join(reversed(h.ip.split('.')[1:]))} PTR {h.name}." for h in HOSTS]
+    out.append("1.0.0 PTR localhost.")  # as every resolver answers it (RFC 6761)
     out += [f"{'.'.join(reversed(s.ip.split('.')[1:]))} PTR {s.ptr}." for s in SENDERS if s.ptr]
     return out
 
@@ -189,11 +221,12 @@ def _sweep_records() -> list[str]:
 
 def zone_texts() -> Iterator[tuple[str, str]]:
     """Every zone of the lab as (origin, zone-file text), with SOA and NS records."""
-    extra = {"127.in-addr.arpa": _reverse_records(), DNSBL_ZONE: _blocklist_records(),
+    # The root zone holds its apex only (its name servers: the resolver sanity question).
+    extra = {".": [], "127.in-addr.arpa": _reverse_records(), DNSBL_ZONE: _blocklist_records(),
              "sweep.lab.test": _sweep_records()}
     for origin, records in {**ZONES, **extra}.items():
         head = [
-            f"$ORIGIN {origin}.",
+            f"$ORIGIN {origin.rstrip('.')}.",
             f"$TTL {TTL}",
             f"@ SOA ns.lab.test. hostmaster.lab.test. 2026112301 3600 600 86400 {TTL}",
             "@ NS ns.lab.test.",

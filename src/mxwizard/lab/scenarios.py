@@ -25,6 +25,11 @@ class Scenario:
     expect: tuple[str, ...]
 
 
+#: The lab's lying resolver (lab/internet.py's LYING_RESOLVER; this module stays free of the
+#: lab's heavy imports, since ``lab list`` reads it).
+LYING_RESOLVER = "127.0.5.53"
+
+
 def _receive(name: str, summary: str, domain: str, expect: tuple[str, ...],
              *extra: str) -> Scenario:
     return Scenario(name, summary, "receive", ("check", "receive", domain, *extra, "--lab"), expect)
@@ -53,6 +58,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     _receive("null-mx", "A null MX: the domain accepts no mail", "nullmx.test", ("mx.null",)),
     _receive("mx-ip-literal", "The MX record names an IP address", "iplit.test", ("mx.ip-literal",)),
     _receive("mx-dangling", "The MX host name does not exist", "dangling.test", ("mx.dangling",)),
+    _receive("mx-private-address", "The MX host has a private address senders cannot reach",
+             "privatemx.test", ("mx.private-address", "smtp.not-checked")),
     _receive("mx-cname", "The MX host is an alias (CNAME)", "cnamemx.test", ("mx.cname", "smtp.accepts")),
     _receive("primary-mx-down", "The primary MX refuses connections; the backup works", "backup.test",
              ("smtp.connect-refused", "smtp.fallback-used")),
@@ -101,6 +108,11 @@ SCENARIOS: tuple[Scenario, ...] = (
           "alice@dmarcfail.test", "127.0.1.10", "mail.home.test", ("spf.fail", "dmarc.unaligned")),
     _send("ip-behind-nat", "The server only knows its private address (behind NAT)",
           "alice@home.test", "192.168.1.20", "mail.home.test", ("ip.private",)),
+    _send("intranet-private-network",
+          "An intranet relay on a private address, checked with --private-network",
+          "alice@intranet.test", "192.168.1.20", "relay.intranet.test",
+          ("ip.ok", "rdns.ok", "helo.ok", "spf.pass", "delivery.accepted"), "--private-network",
+          to="bob@intranet.test"),
     _send("port25-blocked", "Outbound port 25 is blocked: every MX times out", "alice@home.test",
           "127.0.1.10", "mail.home.test", ("port25.blocked",), to="bob@blackhole.test"),
     # Hostile mail hosts (lab/hostile.py): each check must end in time, with the bytes shown escaped.
@@ -154,6 +166,14 @@ SCENARIOS: tuple[Scenario, ...] = (
              ("mx.dangling",)),
     _receive("dns-evil-ptr", "The MX host's reverse DNS name carries control characters",
              "dns-evilptr.test", ("mx.rdns-mismatch",)),
+    # A lying resolver (internet.LYING_RESOLVER): a captive portal's "no such name" for everything.
+    _receive("resolver-lies", "The resolver says 'no such name' for every name, even the root",
+             "healthy.test", ("dns.resolver-broken",), "--resolver", LYING_RESOLVER),
+    # Dual-stack MX hosts (internet.MAPPED_V6): IPv6 is tried first, as senders do.
+    _receive("dual-stack", "The MX host takes mail over both IPv6 and IPv4", "dualstack.test",
+             ("mx.ok", "smtp.accepts")),
+    _receive("ipv6-unreachable", "The MX host's IPv6 address refuses connections; IPv4 works",
+             "v6broken.test", ("smtp.ipv6-unreachable", "smtp.accepts")),
 )
 
 

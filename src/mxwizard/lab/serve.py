@@ -32,6 +32,8 @@ def _banner(world: World) -> str:
         f"  dig {dns} MX healthy.test",
         f"  dig {dns} -x 127.0.2.1",
         f"  dig {dns} A 2.0.0.127.{DNSBL_ZONE}",
+        f"  dig @{world.liar_addr} -p {world.liar_port} . NS"
+        "  # the lab's lying resolver: NXDOMAIN for every name",
         f"  swaks --server 127.0.2.1:{port} --to postmaster@healthy.test --from you@home.test",
         f"  swaks --server 127.0.2.20:{port} --to someone@example.com --from you@example.org"
         "  # an open relay",

@@ -19,6 +19,8 @@ from mxwizard.lab.internet import (
     DNS_FAULTS,
     DNSBL_ZONE,
     HOSTS,
+    LAB_NETWORK,
+    LYING_RESOLVER,
     WHOAMI_DEFAULT,
     WHOAMI_NAME,
     whoami_map,
@@ -44,15 +46,29 @@ class World:
     whoami_name: str = WHOAMI_NAME
     #: The hostile mail hosts (lab/hostile.py), on the same port as the others.
     hostile: HostileSmtp | None = None
+    #: The lying resolver ("no such name" for every question) and where it listens.
+    liar: LabDnsServer | None = None
+    liar_addr: str = LYING_RESOLVER
+    liar_port: int = 0
+
+    def resolver_for(self, asked: tuple[str, int] | None) -> tuple[str, int]:
+        """The lab resolver to use: the lying one when ``--resolver`` names its address (any
+        port: in-process labs pick free ports), else the lab's DNS server."""
+        if asked is not None and self.liar is not None and asked[0] == self.liar_addr:
+            return (self.liar_addr, self.liar_port)
+        return (self.dns_addr, self.dns_port)
 
     def point(self, settings: Settings) -> Settings:
         """``settings`` aimed at the lab: its resolver, its SMTP port and its blocklist (unless
-        the user chose blocklists), with lab mode on (loopback addresses are expected)."""
+        the user chose blocklists). The lab is a private network the user controls, so its
+        loopback addresses stand for public ones, and its DNS server's whoami name says which
+        address a client comes from: explicit policy, not a lab switch in the rules."""
         return settings.with_changes(
-            resolver=(self.dns_addr, self.dns_port),
+            resolver=self.resolver_for(settings.resolver),
             smtp_port=self.smtp_port,
             dnsbl_zones=settings.dnsbl_zones or (self.dnsbl_zone,),
-            lab=True,
+            own_networks=tuple(dict.fromkeys((*settings.own_networks, LAB_NETWORK))),
+            whoami_name=self.whoami_name,
         )
 
     def host(self, name: str) -> HostSpec:
@@ -62,7 +78,7 @@ class World:
 
 def lab_zones() -> list[dns.zone.Zone]:
     """The lab's zones parsed from their zone-file text."""
-    return [dns.zone.from_text(text, origin=f"{origin}.", relativize=False)
+    return [dns.zone.from_text(text, origin=f"{origin.rstrip('.')}.", relativize=False)
             for origin, text in zone_texts()]
 
 
@@ -84,20 +100,28 @@ async def running_lab(
         whoami_default=WHOAMI_DEFAULT, faults=DNS_FAULTS,
     )
     bound_dns = await dns_server.start(dns_addr, dns_port)
+    liar = LabDnsServer([], latency_ms=latency_ms, lies=True)
     smtp = LabSmtp(HOSTS, resolver=(dns_addr, bound_dns), dnsbl_zone=DNSBL_ZONE,
                    latency_ms=latency_ms)
     hostile = HostileSmtp()
     try:
+        try:  # the lying resolver on the DNS server's port number, if it is free there too
+            bound_liar = await liar.start(LYING_RESOLVER, bound_dns)
+        except OSError:
+            bound_liar = await liar.start(LYING_RESOLVER, 0)
         bound_smtp = await smtp.start(smtp_port)
         await hostile.start(bound_smtp)
     except BaseException:
         await hostile.close()
         await smtp.close()
+        await liar.close()
         await dns_server.close()
         raise
     try:
-        yield World(dns_server, smtp, dns_addr, bound_dns, bound_smtp, hostile=hostile)
+        yield World(dns_server, smtp, dns_addr, bound_dns, bound_smtp, hostile=hostile,
+                    liar=liar, liar_port=bound_liar)
     finally:
         await hostile.close()
         await smtp.close()
+        await liar.close()
         await dns_server.close()

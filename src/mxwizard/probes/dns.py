@@ -237,7 +237,7 @@ class DnsClient:
 
     async def query(self, name: str, qtype: str) -> Lookup:
         """Ask for ``qtype`` records of ``name``; never raises for DNS or network trouble."""
-        key = (name.lower().rstrip("."), qtype.upper())
+        key = (name.lower().rstrip(".") or ".", qtype.upper())  # the root keeps its dot
         task = self._asked.get(key)
         if task is None:
             task = asyncio.ensure_future(self._ask(*key))

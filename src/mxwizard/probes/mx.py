@@ -124,3 +124,18 @@ async def mx_hosts(dns: DnsClient, facts: MxFacts, reverse: bool = True) -> list
     if facts.fallback_addresses:
         return [await mx_host(dns, 0, facts.domain, implicit=True, reverse=reverse)]
     return []
+
+
+@dataclass(frozen=True)
+class MailRoute:
+    """Where mail for a domain goes, as a sending server finds it: the MX records and the
+    addresses of each host (no reverse DNS: a sender does not look at it)."""
+
+    mx: MxFacts
+    hosts: list[MxHost]
+
+
+async def mail_route(dns: DnsClient, domain: str) -> MailRoute:
+    """The MX records of ``domain`` and the addresses of its hosts."""
+    mx = await mx_records(dns, domain)
+    return MailRoute(mx, await mx_hosts(dns, mx, reverse=False))

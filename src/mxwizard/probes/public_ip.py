@@ -4,13 +4,15 @@ Receivers look up reverse DNS, blocklists and SPF for the address a connection c
 which for a server behind a home router is the router's public address, not the 192.168.x.y
 the server knows itself by. Admins find it by hand by asking a DNS server that echoes the
 asker's address: ``dig @resolver1.opendns.com myip.opendns.com`` or
-``dig TXT o-o.myaddr.l.google.com @ns1.google.com``. This probe does the same (on the real
-internet only); in the lab, the lab's DNS server answers its own whoami name the same way.
+``dig TXT o-o.myaddr.l.google.com @ns1.google.com``. This probe does the same. On a private
+network (an intranet, a classroom, the built-in lab) the settings may name a whoami name of its
+own, answered by the network's resolver; the probe asks that instead and knows nothing of labs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,8 +20,6 @@ from enum import Enum
 
 from mxwizard.probes.dns import DnsClient, Lookup, Outcome
 
-#: The lab's whoami name (the lab's DNS server is configured with the same name).
-LAB_WHOAMI_NAME = "myip.lab.test"
 #: OpenDNS answers ``myip.opendns.com`` with the asking client's address.
 OPENDNS_SERVER = "resolver1.opendns.com"
 OPENDNS_WHOAMI = "myip.opendns.com"
@@ -44,13 +44,18 @@ _PRIVATE = tuple(ipaddress.ip_network(n) for n in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
 
 
-def address_scope(ip: str, lab: bool = False) -> Scope:
-    """Classify ``ip``; in the lab, loopback addresses stand for public ones."""
+def address_scope(ip: str, own_networks: tuple[str, ...] = ()) -> Scope:
+    """Classify ``ip``. Addresses in ``own_networks`` (a private network the user controls:
+    ``--private-network``, or the lab's loopback range) are that network's own and count as
+    public: they are judged like any address, never as a fault."""
     address = ipaddress.ip_address(ip)
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
+    if any(address in network for network in _networks(own_networks)
+           if network.version == address.version):
+        return Scope.PUBLIC
     if address.is_loopback:
-        return Scope.PUBLIC if lab else Scope.LOOPBACK
+        return Scope.LOOPBACK
     if address in _SHARED:
         return Scope.SHARED
     if address.is_link_local:
@@ -60,6 +65,11 @@ def address_scope(ip: str, lab: bool = False) -> Scope:
     if not address.is_global or address.is_multicast:
         return Scope.RESERVED
     return Scope.PUBLIC
+
+
+@functools.lru_cache(maxsize=32)
+def _networks(ranges: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(r, strict=False) for r in ranges)
 
 
 @dataclass(frozen=True)
@@ -99,17 +109,18 @@ def _first_address(lookup: Lookup) -> str | None:
     return None
 
 
-async def detect_in_lab(
-    resolver: tuple[str, int], source_ip: str | None, timeout: float,
+async def detect_by_name(
+    resolvers: list[tuple[str, int]], name: str, source_ip: str | None, timeout: float,
     on_lookup: Callable[[Lookup], None] | None = None,
     slots: asyncio.Semaphore | None = None, clock: Callable[[], float] | None = None,
 ) -> PublicIp:
-    """Ask the lab's DNS server its whoami name, from ``source_ip`` when given."""
-    client = DnsClient([resolver], timeout, on_lookup, slots, clock, source=source_ip)
-    lookup = await client.query(LAB_WHOAMI_NAME, "A")
+    """Ask the network's own whoami ``name`` (settings.whoami_name), from ``source_ip`` when
+    given, since the answer is the address the question came from."""
+    client = DnsClient(resolvers, timeout, on_lookup, slots, clock, source=source_ip)
+    lookup = await client.query(name, "A")
     found = _first_address(lookup)
-    problem = "" if found else f"the lab's whoami name gave no address ({lookup.outcome.value})"
-    return PublicIp(None, found, "the lab's whoami name", (lookup,), problem)
+    problem = "" if found else f"the whoami name {name} gave no address ({lookup.outcome.value})"
+    return PublicIp(None, found, f"the whoami name {name}", (lookup,), problem)
 
 
 async def detect_online(
@@ -142,3 +153,18 @@ async def detect_online(
     problem = "" if found else "; ".join(p for p in (open_problem, google_problem) if p)
     return PublicIp(None, found, method if found else "", lookups, problem,
                     tuple(d for d in disagreement if d))
+
+
+async def detect_public_ip(
+    resolvers: list[tuple[str, int]], timeout: float, *, whoami_name: str | None = None,
+    source_ip: str | None = None, on_lookup: Callable[[Lookup], None] | None = None,
+    slots: asyncio.Semaphore | None = None, clock: Callable[[], float] | None = None,
+) -> PublicIp:
+    """The address this machine's connections come from: the network's own whoami name when
+    one is configured (a private network, the lab), else the public echo services. The one
+    detection the send check and the wizard's form share."""
+    if whoami_name:
+        return await detect_by_name(resolvers, whoami_name, source_ip, timeout, on_lookup,
+                                    slots, clock)
+    dns = DnsClient(resolvers, timeout, on_lookup, slots, clock)
+    return await detect_online(dns, timeout, on_lookup, slots, clock)

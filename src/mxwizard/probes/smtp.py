@@ -55,7 +55,7 @@ from mxwizard.probes.smtp_facts import (
 )
 from mxwizard.probes.smtp_protocol import SessionRecorder, recording_into, stop_recording_into
 from mxwizard.probes.tls import TlsFacts, describe, diagnosing_context, tls_facts
-from mxwizard.transcript import Annotator, TranscriptLine
+from mxwizard.transcript import Annotator, TranscriptLine, endpoint
 from mxwizard.untrusted import visible
 
 __all__ = ["Command", "ConnectOutcome", "Exchange", "Reply", "SessionFacts", "SmtpConversation",
@@ -116,7 +116,7 @@ class SmtpConversation:
         """Connect and read the greeting; True when a 2yz greeting invites us to go on."""
         facts = self.facts
         source = f" from {facts.source_ip}" if facts.source_ip else ""
-        self.recorder.info(f"connecting to {facts.ip}:{facts.port}{source}",
+        self.recorder.info(f"connecting to {endpoint(facts.ip, facts.port)}{source}",
                            note=f"we open a TCP connection to the server ({facts.host[:30]})")
         smtp = aiosmtplib.SMTP(
             hostname=facts.ip, port=facts.port, local_hostname=facts.helo,
@@ -149,7 +149,7 @@ class SmtpConversation:
         return True
 
     def _connect_failure(self, exc: BaseException) -> tuple[ConnectOutcome, str]:
-        where = f"{self.facts.ip}:{self.facts.port}"
+        where = endpoint(self.facts.ip, self.facts.port)
         tcp_up = self.recorder.connected_at is not None
         cause = exc.__cause__ if isinstance(exc, SMTPConnectError) else exc
         if isinstance(exc, (SMTPConnectTimeoutError, asyncio.TimeoutError)):

@@ -106,7 +106,9 @@ class CheckKind:
         while index < len(words):
             word = words[index]
             option, eq, inline = word.partition("=")
-            if option in by_option:
+            if word == "--private-network":  # a flag: the form's box under the fields
+                values["private_network"] = "yes"
+            elif option in by_option:
                 if eq:
                     values[by_option[option]] = inline
                 elif index + 1 < len(words):

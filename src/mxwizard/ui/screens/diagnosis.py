@@ -140,6 +140,8 @@ class DiagnosisScreen(WizardScreen):
         self.refresh_bindings()
         if event.state is WorkerState.SUCCESS and isinstance(event.worker.result, Diagnosis):
             self.diagnosis = event.worker.result
+            # the reconciliation pass may have rewritten findings shown while they came in
+            self.query_one(FindingsView).show_all(self.diagnosis.findings)
             # sessions that ran at the same time were shown interleaved; now one after another
             self.query_one(TranscriptView).show_all(self.diagnosis.transcripts)
             self.wizard.remember_result(Result(self.check_title, self.diagnosis, self.plan, self.settings))

@@ -15,12 +15,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.widgets import Button, Header, Input, Label, Static
+from textual.widgets import Button, Checkbox, Header, Input, Label, Static
 
+from mxwizard.settings import PRIVATE_NETWORKS
 from mxwizard.ui.checks import CheckKind, CheckNotAvailable
 from mxwizard.ui.screens.base import WizardScreen
 from mxwizard.ui.widgets.keybar import KeyBar
 from mxwizard.untrusted import visible
+
+#: The form's name for ``--private-network`` (a box under the fields of every check).
+PRIVATE_NETWORK = "private_network"
+PRIVATE_NETWORK_LABEL = "Private network I control"
 
 
 class FormScreen(WizardScreen):
@@ -56,6 +61,8 @@ class FormScreen(WizardScreen):
                     yield Input(value=self.initial.get(field.name, ""), placeholder=field.placeholder,
                                 id=f"field-{field.name}", compact=True)
                 yield Static(id=f"error-{field.name}", classes="form-error")
+            yield Checkbox(PRIVATE_NETWORK_LABEL, self.initial.get(PRIVATE_NETWORK) == "yes",
+                           id="field-private-network", compact=True)
             yield Static(id="form-status")
             yield Button("Run the check (Enter)", id="form-run", variant="primary", compact=True)
         yield KeyBar()
@@ -71,8 +78,14 @@ class FormScreen(WizardScreen):
 
     def raw_values(self) -> dict[str, str]:
         """What is typed in the fields right now."""
-        return {field.name: self.query_one(f"#field-{field.name}", Input).value
-                for field in self.check.fields}
+        values = {field.name: self.query_one(f"#field-{field.name}", Input).value
+                  for field in self.check.fields}
+        private = self.query_one("#field-private-network", Checkbox).value
+        return {**values, PRIVATE_NETWORK: "yes" if private else ""}
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        """The private-network box is remembered like the fields."""
+        self.wizard.form_values[self.check.kind] = self.raw_values()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """Keep what is typed in the app, so going back and forth never loses it."""
@@ -114,20 +127,18 @@ class FormScreen(WizardScreen):
 
     @work(exclusive=True, group="detect-ip", exit_on_error=False)
     async def detect_ip(self) -> None:
-        """The detection itself: the lab's whoami name in lab mode, public echo services otherwise."""
-        from mxwizard.probes import public_ip
-        from mxwizard.probes.dns import DnsClient, system_nameservers
+        """The detection itself, shared with the send check (the network's whoami name when the
+        settings have one, as in the lab; public echo services otherwise)."""
+        from mxwizard.probes.dns import system_nameservers
+        from mxwizard.probes.public_ip import detect_public_ip
 
         settings = self.wizard.settings
         status = self.query_one("#form-status", Static)
         try:
-            if self.wizard.world is not None and settings.resolver is not None:
-                found = await asyncio.wait_for(public_ip.detect_in_lab(
-                    settings.resolver, settings.source_ip, settings.timeout), settings.timeout * 2)
-            else:
-                servers = [settings.resolver] if settings.resolver else system_nameservers()
-                found = await asyncio.wait_for(public_ip.detect_online(
-                    DnsClient(servers, settings.timeout), settings.timeout), settings.timeout * 3)
+            servers = [settings.resolver] if settings.resolver else system_nameservers()
+            found = await asyncio.wait_for(detect_public_ip(
+                servers, settings.timeout, whoami_name=settings.whoami_name,
+                source_ip=settings.source_ip), settings.timeout * 3)
         except (Exception, asyncio.TimeoutError) as exc:  # no network must not end the app
             reason = visible(str(exc) or type(exc).__name__, 200)
             status.update(Content(f"Could not detect your public IP: {reason}"))
@@ -139,13 +150,18 @@ class FormScreen(WizardScreen):
         status.update(Content(f"Your public IP, according to {visible(found.method, 80)}: "
                               f"{found.detected}"))
 
-    def _lab_overrides(self, values: dict[str, object]) -> dict[str, object]:
-        """In the lab, a sender on a loopback address connects from it (as the lab's scenarios
-        do with ``--source-ip``), so the lab's servers judge the address the user typed."""
+    def _overrides(self, values: dict[str, object], private: bool) -> dict[str, object]:
+        """Settings this run changes: ``--private-network`` when the box is ticked, and in the
+        lab a sender on a loopback address connects from it (as the lab's scenarios do with
+        ``--source-ip``), so the lab's servers judge the address the user typed."""
+        out: dict[str, object] = {}
+        if private:
+            own = self.wizard.settings.own_networks
+            out["own_networks"] = tuple(dict.fromkeys((*own, *PRIVATE_NETWORKS)))
         ip = values.get("ip")
         if self.wizard.world is not None and isinstance(ip, str) and ip.startswith("127."):
-            return {"source_ip": ip}
-        return {}
+            out["source_ip"] = ip
+        return out
 
     def action_run(self) -> None:
         """Validate, remember, and start the check."""
@@ -168,7 +184,7 @@ class FormScreen(WizardScreen):
             status.update(Content(f"The check could not start: {visible(str(exc), 200)}"))
             return
         status.update("")
-        overrides = self._lab_overrides(values)
+        overrides = self._overrides(values, raw.get(PRIVATE_NETWORK) == "yes")
         if self.check.needs_consent:
             server = raw.get("server", "")
 

@@ -1,0 +1,74 @@
+"""Reconciliation: no finding may contradict what a server was seen to do in the same report.
+
+Each rule judges one step, from what receivers *may* do: Postfix's reject_non_fqdn_helo_hostname,
+Gmail's reverse-DNS check. The delivery rehearsal shows what the recipient's own server *did*
+with the same HELO name from the same address. When that server accepted the sender and the
+recipient, a rule that says "receivers refuse this" cannot stand as a failure for this send: the
+finding stays, because stricter receivers do refuse, but it becomes a warning that says so and
+shows the rehearsal's replies as its evidence. This pass runs after every rule has spoken, so the
+rules stay simple and the report stays consistent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from mxwizard.diagnosis.delivery import Rehearsal
+from mxwizard.diagnosis.findings import Finding, Status
+from mxwizard.diagnosis.tree import Facts
+from mxwizard.diagnosis.visits import Visit, decisive_reply
+from mxwizard.probes.helo import HeloFacts
+from mxwizard.probes.public_ip import PublicIp
+from mxwizard.untrusted import visible
+
+#: Findings about the HELO name that a receiver accepting that very name contradicts.
+HELO_FAULTS = frozenset({"helo.not-fqdn", "helo.internal", "helo.unresolvable"})
+#: Findings about the sending address that a receiver accepting that very address contradicts.
+ADDRESS_FAULTS = frozenset({"rdns.missing", "rdns.fcrdns-fail"})
+
+
+def _accepting_visit(rehearsal: Rehearsal) -> Visit | None:
+    """The rehearsal's visit whose server said yes to MAIL and RCPT, if any."""
+    for visit in rehearsal.visits:
+        reply = decisive_reply(visit.final)
+        if reply is not None and reply.positive:
+            return visit
+    return None
+
+
+def _said(visit: Visit) -> tuple[str, ...]:
+    session = visit.final
+    return tuple(f"{line.dir.arrow} {visible(line.text, 200)}" for line in session.lines
+                 if line.dir.value in "CS" and line.text[:4].upper() in {"EHLO", "HELO", "MAIL",
+                                                                         "RCPT", "250 ", "250-"}
+                 )[:8]
+
+
+def _soften(finding: Finding, visit: Visit, what: str) -> Finding:
+    note = (f" However, the recipient's server {visit.host} accepted {what} in the delivery "
+            "rehearsal (its replies are in the evidence), so it does not enforce this rule and "
+            "this send is not refused for it. Stricter receivers do refuse it, which is why it "
+            "is still worth fixing.")
+    return replace(finding, status=Status.WARN, detail=finding.detail + note,
+                   evidence=finding.evidence + _said(visit))
+
+
+def reconcile_send(facts: Facts, findings: list[Finding]) -> list[Finding]:
+    """Downgrade HELO and reverse-DNS failures that the rehearsal's acceptance contradicts."""
+    rehearsal: Rehearsal | None = facts.get("delivery")
+    visit = _accepting_visit(rehearsal) if rehearsal is not None else None
+    if rehearsal is None or visit is None:
+        return findings
+    helo: HeloFacts | None = facts.get("helo")
+    same_helo = helo is not None and helo.name.lower() == rehearsal.helo.lower()
+    found_ip: PublicIp | None = facts.get("ip")
+    judged = found_ip.address if found_ip is not None else None
+    same_address = judged is not None and judged == facts.settings.source_ip
+    out: list[Finding] = []
+    for finding in findings:
+        if finding.status is Status.FAIL and same_helo and finding.id in HELO_FAULTS:
+            finding = _soften(finding, visit, f"the HELO name '{visible(rehearsal.helo, 100)}'")
+        elif finding.status is Status.FAIL and same_address and finding.id in ADDRESS_FAULTS:
+            finding = _soften(finding, visit, f"a connection from {judged}")
+        out.append(finding)
+    return out
