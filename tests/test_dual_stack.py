@@ -112,10 +112,18 @@ def _host(*addresses: str) -> MxHost:
 
 
 def test_one_address_per_family_ipv6_first() -> None:
-    assert addresses_to_try(_host("127.0.2.1", "127.0.2.2", "::ffff:127.0.2.1", "2001:db8::25")) == [
-        "::ffff:127.0.2.1", "127.0.2.1"]
-    assert addresses_to_try(_host("127.0.2.1")) == ["127.0.2.1"]
-    assert addresses_to_try(_host()) == []
+    own = ("127.0.0.0/8",)  # the lab's policy: its loopback addresses stand for public ones
+    assert addresses_to_try(_host("127.0.2.1", "127.0.2.2", "::ffff:127.0.2.1", "2001:db8::25"),
+                            own) == ["::ffff:127.0.2.1", "127.0.2.1"]
+    assert addresses_to_try(_host("127.0.2.1"), own) == ["127.0.2.1"]
+    assert addresses_to_try(_host(), own) == []
+
+
+def test_private_addresses_that_are_not_ours_are_never_tried() -> None:
+    """A sender on the internet cannot reach 10.x or fd00::/8; the probe does not dial them."""
+    host = _host("10.20.30.40", "198.51.100.25", "fd00::25")
+    assert addresses_to_try(host) == []  # documentation and private: nothing a sender reaches
+    assert addresses_to_try(host, ("10.0.0.0/8",)) == ["10.20.30.40"]
 
 
 @pytest.mark.parametrize(("destination", "source", "bound"), [

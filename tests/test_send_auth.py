@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,15 @@ def test_message_signatures(check_json: CheckJson, tmp_path: Path,
     found = _send(check_json, "alice@home.test", "--message", str(path))
     assert [i for i in found if i.startswith("dkim.")] == [expected]
     assert words in (found[expected]["title"] + found[expected]["detail"])
+
+
+def test_a_malformed_signature_still_says_whose_it_is(check_json: CheckJson, tmp_path: Path) -> None:
+    """A signer that writes a broken b= (seen from a real signing tool): the finding names the
+    d= and s= the header carries, not empty tags."""
+    path = tmp_path / "sent.eml"
+    path.write_bytes(re.sub(rb"\bb=[A-Za-z0-9+/=\s]+", b"b=@@@@", _signed(), count=1))
+    found = _send(check_json, "alice@home.test", "--message", str(path))
+    assert "d=home.test s=mail" in found["dkim.fail"]["title"]
 
 
 def test_message_signed_with_a_revoked_key(check_json: CheckJson, tmp_path: Path) -> None:

@@ -55,15 +55,6 @@ def _finding_text(finding: Finding) -> list[str]:
     return out
 
 
-def _by_side(diagnosis: Diagnosis) -> list[tuple[Side, list[Finding]]]:
-    problems = [f for f in diagnosis.findings if f.status.rank >= Status.WARN.rank]
-    return [
-        (side, [f for f in problems if f.side is side])
-        for side in (Side.YOU, Side.THEM, Side.NETWORK, Side.NONE)
-        if any(f.side is side for f in problems)
-    ]
-
-
 def to_text(diagnosis: Diagnosis, details: bool = True) -> str:
     """The report for a terminal: verdict, problems by side with fixes, what is right, and
     (with ``details``) the DNS lookups and SMTP transcripts it rests on."""
@@ -75,14 +66,9 @@ def to_text(diagnosis: Diagnosis, details: bool = True) -> str:
     ]
     if verdict.side is not Side.NONE:
         out.append(f"Where to look: {verdict.side.label}")
-    for side, findings in _by_side(diagnosis):
-        out += ["", side.label]
+    for heading, findings in diagnosis.sections():
+        out += ["", heading]
         for finding in findings:
-            out.extend(_finding_text(finding))
-    others = [f for f in diagnosis.findings if f.status.rank < Status.WARN.rank]
-    if others:
-        out += ["", "What is right"]
-        for finding in others:
             out.extend(_finding_text(finding))
     if details and diagnosis.lookups:
         out += ["", f"DNS lookups ({len(diagnosis.lookups)})", render_lookups(diagnosis.lookups)]
@@ -119,14 +105,9 @@ def to_markdown(diagnosis: Diagnosis) -> str:
     ]
     if verdict.side is not Side.NONE:
         out += ["", f"**Where to look:** {verdict.side.label}"]
-    for side, findings in _by_side(diagnosis):
-        out += ["", f"## {side.label}", ""]
+    for heading, findings in diagnosis.sections():
+        out += ["", f"## {heading}", ""]
         for finding in findings:
-            out += _md_finding(finding)
-    others = [f for f in diagnosis.findings if f.status.rank < Status.WARN.rank]
-    if others:
-        out += ["", "## What is right", ""]
-        for finding in others:
             out += _md_finding(finding)
     if diagnosis.lookups:
         out += ["", "## DNS lookups", "", "~~~~", render_lookups(diagnosis.lookups), "~~~~"]

@@ -115,3 +115,19 @@ def not_checked(step: str, title: str, reason: str) -> Finding:
         side=Side.NONE,
         step=step,
     )
+
+
+#: The headings below the problems (those are headed by their side's label).
+NOTES_HEADING = "Notes, and checks that did not run"
+RIGHT_HEADING = "What is right"
+
+
+def grouped(findings: list[Finding]) -> list[tuple[str, list[Finding]]]:
+    """See :meth:`Diagnosis.sections` (also used for lists that are not a whole diagnosis)."""
+    problems = sorted((f for f in findings if f.status.rank >= Status.WARN.rank),
+                      key=lambda f: -f.status.rank)
+    out = [(side.label, [f for f in problems if f.side is side])
+           for side in (Side.YOU, Side.THEM, Side.NETWORK, Side.NONE)]
+    out.append((NOTES_HEADING, [f for f in findings if f.status is Status.INFO]))
+    out.append((RIGHT_HEADING, [f for f in findings if f.status is Status.PASS]))
+    return [(heading, group) for heading, group in out if group]

@@ -313,9 +313,11 @@ def judge_helo(facts: Facts, found: HeloFacts, sender_domain: str) -> list[Findi
     if is_bare(name):
         return [Finding(
             "helo.not-fqdn", Status.FAIL, f"Your server's HELO name '{shown}' is not a full domain name",
-            detail=("HELO must be a fully qualified name such as mail.example.com. Postfix "
-                    "receivers answer '504 5.5.2 Helo command rejected: need fully-qualified "
-                    f"hostname'; Gmail refuses such names too.{assumed}"),
+            detail=("HELO must be a fully qualified name such as mail.example.com. Receivers "
+                    "that enforce it refuse the mail: Postfix with reject_non_fqdn_helo_hostname "
+                    f"(common, though not its default) answers '504 5.5.2 <{shown}>: Helo command "
+                    f"rejected: need fully-qualified hostname'; Gmail refuses such names too."
+                    f"{assumed}"),
             fix=f"Set the HELO name to {advice}.\n{settings}", side=Side.YOU,
             evidence=(f"EHLO {shown}",))]
     for lookup in found.lookups:

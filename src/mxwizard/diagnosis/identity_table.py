@@ -60,7 +60,8 @@ def identity_rows(facts: Facts, ip: str, sender_domain: str) -> list[Row]:
         fqdn = "." in helo.name or helo.literal is not None
         internal = is_internal_name(helo.name, facts.settings.own_networks)
         rows.append(Row(label, helo.name, fqdn and not internal,
-                        "504 5.5.2 Helo command rejected: need fully-qualified hostname (Postfix)"
+                        "504 5.5.2 Helo command rejected: need fully-qualified hostname (Postfix "
+                        "with reject_non_fqdn_helo_hostname)"
                         if not fqdn else "450 4.7.1 Helo command rejected: Host not found "
                         "(Postfix), 501 5.5.4 (Gmail)"))
         if helo.literal is None and fqdn:

@@ -14,6 +14,7 @@ from mxwizard.diagnosis.smtp_rules import MailWalk, judge_smtp
 from mxwizard.diagnosis.tree import Facts, Plan, Step
 from mxwizard.diagnosis.visits import PROBE_HELO, visit_all
 from mxwizard.inputs import Domain, MailAddress
+from mxwizard.probes.dns import Outcome
 from mxwizard.probes.mx import MxFacts, MxHost, mx_hosts, mx_records
 
 
@@ -23,6 +24,8 @@ def _no_hosts(facts: Facts) -> str:
         return ""
     if mx.mx.outcome.is_failure or any(lookup.outcome.is_failure for lookup in mx.fallback):
         return f"the MX records of {mx.domain} could not be looked up (see above)"
+    if mx.mx.outcome is Outcome.NXDOMAIN:
+        return f"the DNS answer for {mx.domain} was 'no such domain' (see above)"
     return f"{mx.domain} names no mail host to look up (see the MX finding)"
 
 

@@ -24,6 +24,7 @@ from mxwizard.inputs import HostPort
 from mxwizard.knowledge.replies import meaning
 from mxwizard.probes.dns import Lookup
 from mxwizard.probes.smtp import Command, Reply, SessionFacts, SmtpConversation
+from mxwizard.transcript import endpoint
 from mxwizard.untrusted import visible
 
 #: The HELO name of the relay test: a name nobody owns, so nothing is impersonated.
@@ -141,7 +142,7 @@ def _line(attempt: Attempt) -> str:
 
 def judge_relay(facts: Facts, test: RelayTest) -> list[Finding]:
     """Open, possibly open, closed, or closed behind authentication."""
-    where = f"{test.host}:{test.port}"
+    where = endpoint(test.host, test.port)
     if test.ip is None:
         assert test.lookup is not None
         return [unanswered(test.lookup, f"the address of {test.host}") or Finding(
@@ -243,7 +244,7 @@ def plan(server: HostPort) -> Plan:
     async def observe(ctx: Context) -> RelayTest:
         return await _observe(ctx, server)
 
-    shown = server.host if server.port is None else f"{server.host}:{server.port}"
+    shown = server.host if server.port is None else endpoint(server.host, server.port)
     return Plan("relay", {"server": shown, "shown": shown}, (
         Step("relay", "Open relay test",
              "An open relay passes on mail from anyone to anyone. Spammers hunt for them, and "

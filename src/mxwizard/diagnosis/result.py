@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mxwizard import __version__
-from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.diagnosis.findings import Finding, Side, Status, grouped
 from mxwizard.probes.dns import Lookup
 from mxwizard.transcript import Transcript
 
@@ -83,6 +83,12 @@ class Diagnosis:
         if self.count(Status.ERROR) or not self.findings:
             return EXIT_INCOMPLETE
         return EXIT_OK
+
+    def sections(self) -> list[tuple[str, list[Finding]]]:
+        """The findings as a reader meets them, under their headings: problems by whose side
+        they are on (worst first), then notes and checks that did not run, then what is
+        right. The one grouping that the text, Markdown and the wizard's lists all show."""
+        return grouped(self.findings)
 
     def ids(self) -> list[str]:
         """The finding ids, in report order (handy for tests and scenario checks)."""

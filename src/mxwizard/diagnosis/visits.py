@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from mxwizard.diagnosis.runner import Context
 from mxwizard.knowledge.replies import meaning
 from mxwizard.probes.mx import MxHost
+from mxwizard.probes.public_ip import Scope, address_scope
 from mxwizard.probes.reachability import other_ports
 from mxwizard.probes.smtp import Command, ConnectOutcome, Reply, SessionFacts, smtp_session
 
@@ -63,16 +64,19 @@ def family(ip: str) -> int:
     return ipaddress.ip_address(ip).version
 
 
-def addresses_to_try(host: MxHost) -> list[str]:
+def addresses_to_try(host: MxHost, own_networks: tuple[str, ...] = ()) -> list[str]:
     """One address per family, in the order a dual-stack sender tries them: the first IPv6
     address, then the first IPv4 one (RFC 6724's default policy prefers IPv6).
 
     A sender would go on to the host's further addresses; a diagnosis learns what it needs from
     one per family, and keeps the sessions per host at two. (RFC 6724 ranks IPv4-mapped IPv6
     addresses with IPv4; the lab's AAAA records use them to stay on loopback, and count as
-    IPv6 here, since they stand for real IPv6 addresses.)"""
-    v6 = [a for a in host.addresses if family(a) == 6]
-    v4 = [a for a in host.addresses if family(a) == 4]
+    IPv6 here, since they stand for real IPv6 addresses.) Only addresses a sender on the
+    internet could reach are tried (or those of the user's own network, ``--private-network``):
+    the probe never connects to somebody else's private address."""
+    reachable = [a for a in host.addresses if address_scope(a, own_networks) is Scope.PUBLIC]
+    v6 = [a for a in reachable if family(a) == 6]
+    v4 = [a for a in reachable if family(a) == 4]
     return v6[:1] + v4[:1]
 
 
@@ -129,7 +133,7 @@ async def visit(
 
     ``every_family``: visit both families at once, even when the first works (a diagnosis of
     the host); otherwise go on to IPv4 only when IPv6 could not be talked to (a sender)."""
-    addresses = addresses_to_try(host)
+    addresses = addresses_to_try(host, ctx.settings.own_networks)
     if not addresses:
         return None
     if every_family:

@@ -14,7 +14,7 @@ scheduled on the event loop, not slept on. With ``lies`` it plays a lying resolv
 captive portal, a filtering resolver, broken VPN DNS): "no such name" for every question, even
 for the root of the DNS.
 
-The lab's root zone, when it serves one, answers for its apex only (the root's name servers, the
+With ``root_apex_only``, the root zone answers for its apex only (the root's name servers, the
 sanity question of every diagnosis): the lab holds no top-level domain but those of its zones,
 and a name outside them is refused, as unknown to the lab, never declared non-existent.
 
@@ -187,8 +187,13 @@ class LabDnsServer:
         whoami_default: str | None = None,
         tcp_idle_timeout: float = 5.0,
         lies: bool = False,
+        root_apex_only: bool = False,
     ) -> None:
         self._zones, self._index = _build_index(zones)
+        #: The root zone answers for its apex only; a name below it that no other zone holds is
+        #: refused (unknown to the lab), not declared non-existent: the built-in lab's view of
+        #: the real internet. Off, a root zone is an ordinary zone (test suites build one).
+        self.root_apex_only = root_apex_only
         #: Answer NXDOMAIN to every question (the lab's lying resolver).
         self.lies = lies
         self.latency = max(0.0, latency_ms / 1000)
@@ -309,7 +314,7 @@ class LabDnsServer:
             owner = self._index.get(name)
             if owner is None:
                 zone = _closest_zone(self._zones, name)
-                if zone is None or zone.origin == dns.name.root:  # the root holds its apex only
+                if zone is None or (self.root_apex_only and zone.origin == dns.name.root):
                     if link == 0:  # not ours at all; a CNAME leading out just ends here
                         response.set_rcode(dns.rcode.REFUSED)
                     return

@@ -5,7 +5,7 @@ Addresses (all loopback, so nothing leaves the machine):
   127.0.2.x        mail hosts (MX targets), all on the same SMTP port
   127.0.1.x        "public" addresses of sending servers in the send scenarios
   127.0.4.x        hostile mail hosts (lab/hostile.py) and the hosts of the DNS-fault domains
-  127.0.5.53       the lab's lying resolver: "no such name" for every question (captive portals)
+  127.0.8.53       the lab's lying resolver: "no such name" for every question (captive portals)
   ::ffff:127.0.2.x IPv6 addresses of dual-stack MX hosts: IPv4-mapped, so a dual-stack socket
                    reaches them over IPv4 loopback and the lab stays inside 127.0.0.0/8
 Domains end in ``.test`` (reserved by RFC 2606), so they can never be confused with real ones.
@@ -27,8 +27,8 @@ TTL = 300
 LAB_NETWORK = "127.0.0.0/8"
 DNSBL_ZONE = "dnsbl.lab.test"
 WHOAMI_NAME = "myip.lab.test"
-#: The lab's lying resolver (``World.liar``): ``--resolver 127.0.5.53 --lab`` asks it.
-LYING_RESOLVER = "127.0.5.53"
+#: The lab's lying resolver (``World.liar``): ``--resolver 127.0.8.53 --lab`` asks it.
+LYING_RESOLVER = "127.0.8.53"
 #: What the whoami name answers a client that is not in a scenario: the healthy sender's address.
 WHOAMI_DEFAULT = "127.0.1.10"
 RFC5782_TEST_LISTING = "127.0.0.2"

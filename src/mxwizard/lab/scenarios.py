@@ -27,7 +27,7 @@ class Scenario:
 
 #: The lab's lying resolver (lab/internet.py's LYING_RESOLVER; this module stays free of the
 #: lab's heavy imports, since ``lab list`` reads it).
-LYING_RESOLVER = "127.0.5.53"
+LYING_RESOLVER = "127.0.8.53"
 
 
 def _receive(name: str, summary: str, domain: str, expect: tuple[str, ...],

@@ -97,7 +97,7 @@ async def running_lab(
     dns_server = LabDnsServer(
         zones if zones is not None else lab_zones(), latency_ms=latency_ms,
         whoami_name=WHOAMI_NAME, whoami=whoami_map(),
-        whoami_default=WHOAMI_DEFAULT, faults=DNS_FAULTS,
+        whoami_default=WHOAMI_DEFAULT, faults=DNS_FAULTS, root_apex_only=True,
     )
     bound_dns = await dns_server.start(dns_addr, dns_port)
     liar = LabDnsServer([], latency_ms=latency_ms, lies=True)

@@ -166,11 +166,26 @@ def from_domain_of(data: bytes) -> str:
     return address.rpartition("@")[2].lower().rstrip(".")
 
 
+_TAG = re.compile(rb"(?:^|;)\s*([ds])\s*=\s*([^;\s]*)")
+
+
+def _named_in(signer: dkim.DKIM, index: int) -> tuple[str, str]:
+    """d= and s= of a signature dkimpy refused to parse, read leniently from the header text,
+    so a malformed signature still says whose it is ("" where the tag is missing)."""
+    found = [value for name, value in signer.headers if name.lower() == b"dkim-signature"]
+    if index >= len(found):
+        return "", ""
+    tags = {name: value for name, value in _TAG.findall(found[index][:4096])}
+    return (tags.get(b"d", b"").decode("ascii", "replace").lower(),
+            tags.get(b"s", b"").decode("ascii", "replace"))
+
+
 async def _check_signature(dns: DnsClient, signer: dkim.DKIM, index: int) -> SignatureCheck:
     try:
         prep = signer.verify_headerprep(index)
     except dkim.DKIMException as exc:
-        return SignatureCheck(index, "", "", Verdict.BAD_SIGNATURE, str(exc))
+        domain, selector = _named_in(signer, index)
+        return SignatureCheck(index, domain, selector, Verdict.BAD_SIGNATURE, str(exc))
     sig, include_headers, sig_headers = prep
     domain = sig[b"d"].decode("ascii", "replace").lower()
     selector = sig[b"s"].decode("ascii", "replace")

@@ -14,11 +14,10 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.diagnosis.findings import Finding, Status
+from mxwizard.diagnosis.result import grouped
 from mxwizard.ui.widgets.status import status_badge
 from mxwizard.untrusted import visible
-
-_SIDES = (Side.YOU, Side.THEM, Side.NETWORK, Side.NONE)
 
 
 def _lines(text: str) -> list[str]:
@@ -100,17 +99,9 @@ class FindingsView(Vertical):
         self._by_option = {}
         options: list[Option] = []
         if self.grouped:
-            problems = sorted((f for f in findings if f.status.rank >= Status.WARN.rank),
-                              key=lambda f: -f.status.rank)
-            for side in _SIDES:
-                mine = [f for f in problems if f.side is side]
-                if mine:
-                    options.append(side_heading(side.label))
-                    options += [self._option(f) for f in mine]
-            rest = [f for f in findings if f.status.rank < Status.WARN.rank]
-            if rest:
-                options.append(side_heading("What is right"))
-                options += [self._option(f) for f in rest]
+            for heading, group in grouped(findings):
+                options.append(side_heading(heading))
+                options += [self._option(f) for f in group]
         else:
             options = [self._option(f) for f in findings]
         option_list = self.option_list
