@@ -183,10 +183,12 @@ def test_provider_texts_are_recognised(code: int, text: str, bounce_class: str |
 def test_enhanced_code_alone_classifies_when_the_text_says_nothing() -> None:
     assert meaning(550, "5.1.1 nope").bounce_class == "user-unknown"
     assert meaning(550, "5.7.25 nope").bounce_class == "rdns-or-helo"
-    assert meaning(556, "5.1.10 nope").bounce_class == "host-unknown"
-    assert meaning(521, "nope").bounce_class == "host-unknown"
+    assert meaning(556, "5.1.10 nope").bounce_class == "domain-accepts-no-mail"
+    assert meaning(521, "nope").bounce_class == "domain-accepts-no-mail"
     assert meaning(550, "5.7.1 nope").bounce_class is None
-    assert class_for_enhanced("5.7.27") == ("host-unknown", "you")
+    assert meaning(550, "5.2.1 nope").bounce_class == "mailbox-disabled"
+    assert class_for_enhanced("5.7.27") == ("sender-rejected", None)
+    assert class_for_enhanced("5.1.8") == ("sender-rejected", None)
     assert class_for_enhanced("2.1.1") is None and class_for_enhanced("bogus") is None
 
 
@@ -211,7 +213,9 @@ def test_bounce_classes_cover_the_design_with_their_sides() -> None:
         "user-unknown": "them", "mailbox-full": "them", "host-unknown": "them", "relay-denied": "them",
         "blocked-ip": "you", "auth-failed": "you", "rdns-or-helo": "you", "spam-content": "you",
         "rate-limited": "you", "greylisted": "none", "expired": "network", "message-too-big": "you",
-        "tls-required": "you", "network-error": "network",
+        "tls-required": "you", "network-error": "network", "sender-rejected": "you",
+        "mailbox-disabled": "them", "policy-rejected": "them", "receiver-error": "them", "virus": "you",
+        "message-malformed": "you", "domain-accepts-no-mail": "them",
     }
     assert {name: c.side for name, c in BOUNCE_CLASSES.items()} == sides
     for known in BOUNCE_CLASSES.values():
@@ -228,6 +232,21 @@ def test_next_check_fills_in_the_addresses() -> None:
     host_unknown = BOUNCE_CLASSES["host-unknown"]
     assert host_unknown.command(None, "a@example.net") == "mxwizard check receive example.net"
     assert THEIR_DOMAIN in BOUNCE_CLASSES["expired"].command()
+    # The send check also takes the IP and HELO a bounce named, right after the addresses.
+    assert blocked.command("me@example.org", "you@example.net", "198.51.100.23", "mail.example.org") == \
+        ("mxwizard check send --from me@example.org --to you@example.net --ip 198.51.100.23 "
+         "--helo mail.example.org")
+    rdns = BOUNCE_CLASSES["rdns-or-helo"]
+    assert rdns.command("me@example.org", "you@example.net", None, "mx.example.org") == \
+        "mxwizard check send --from me@example.org --to you@example.net --helo mx.example.org"
+
+
+def test_branch_labels_are_the_wizards_own_menu_labels() -> None:
+    """A fix that says "choose X in the wizard" must name a choice that exists, word for word."""
+    from mxwizard.ui.screens.welcome import CHOICES
+
+    labels = {choice: text for choice, _, text in CHOICES}
+    assert {branch: labels[branch] for branch in BRANCH_LABELS} == BRANCH_LABELS
 
 
 def test_every_signature_names_a_known_class_and_side() -> None:
@@ -235,6 +254,8 @@ def test_every_signature_names_a_known_class_and_side() -> None:
         assert signature.bounce_class in BOUNCE_CLASSES, signature.topic
         assert signature.side in (None, "you", "them", "network", "none")
         assert signature.classes in ("", "4", "5", "45")
+        assert 1 <= signature.strength <= 3 and signature.needs <= {"Gmail", "Yahoo", "Exchange", "Outlook",
+                                                                     "Amazon SES"}
         assert len(f"permanent failure: {signature.topic} (5.7.606)") <= NOTE_LIMIT, signature.topic
     for value in enhanced.CODES:
         found = class_for_enhanced(f"5.{value[0]}.{value[1]}")

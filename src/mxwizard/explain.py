@@ -1,128 +1,76 @@
-"""The bounce explainer: parses a reply line or a whole bounce (RFC 3464 DSN or free text),
-classifies its reason, says whose side it is on and which check to run next.
+"""The bounce explainer: a reply line, a whole bounce, a folder of bounces or a mail log, explained.
 
-Three layers, like the rest of mxwizard: :func:`parse_bounce` (in
-:mod:`mxwizard.knowledge.bounce_parser`) turns text into a :class:`Bounce` (facts only: reply
-code, enhanced code, servers, recipients, diagnostic text), :func:`classify`
-judges one recipient's failure against the knowledge base (:mod:`mxwizard.knowledge`), and
-:func:`explain_text` turns that into a :class:`~mxwizard.diagnosis.result.Diagnosis` for the
-report renderers. All three are pure and never raise on any input; only
-:func:`explain_command` does I/O. Bounce text is untrusted: values shown in titles and details
-pass :func:`mxwizard.untrusted.visible`, and the raw text goes only into ``evidence``, which the
-renderers sanitise.
+Layers, like the rest of mxwizard: :func:`parse_bounce` (in
+:mod:`mxwizard.knowledge.bounce_parser`) turns text into a :class:`Bounce` (facts only: codes,
+servers, recipients, the remote server's words, each recipient's own passage),
+:func:`classify` (in :mod:`mxwizard.bounces.rules`) weighs one recipient's failure and says how
+sure it is, and :func:`explain_bounce` turns that into a :class:`~mxwizard.diagnosis.result.
+Diagnosis` with one finding per recipient for the report renderers. Mail logs go the same way
+through :mod:`mxwizard.bounces.maillog`. All of these are pure and never raise on any input;
+only :func:`explain_command` and :mod:`mxwizard.bounces.batch` do I/O. Bounce text is untrusted:
+values shown in titles and details pass :func:`mxwizard.untrusted.visible`, and the raw text
+goes only into ``evidence``, which the renderers sanitise.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from mxwizard.bounces.rules import Classification, classify
 from mxwizard.diagnosis.findings import Finding, Side, Status
 from mxwizard.diagnosis.result import Diagnosis
-from mxwizard.knowledge.bounce_parser import MAX_INPUT, Bounce, RecipientReport, find_reply, parse_bounce
-from mxwizard.knowledge.bounces import BOUNCE_CLASSES, UNKNOWN_ADVICE
-from mxwizard.knowledge.enhanced import split
+from mxwizard.knowledge.bounce_parser import (
+    MAX_INPUT,
+    Bounce,
+    RecipientReport,
+    find_reply,
+    parse_bounce,
+)
+from mxwizard.knowledge.bounces import BOUNCE_CLASSES, BRANCH_LABELS, SEND_CHECK, UNKNOWN_ADVICE, fill
 from mxwizard.knowledge.replies import enhanced_meaning, meaning
-from mxwizard.knowledge.signatures import Signature, class_for_enhanced, provider_of, recognise
 from mxwizard.untrusted import visible
 
-__all__ = ["Bounce", "Classification", "RecipientReport", "classify", "explain_command", "explain_text",
-           "find_reply", "parse_bounce"]
+__all__ = ["Bounce", "Classification", "RecipientReport", "classify", "exit_status", "explain_bounce",
+           "explain_command", "explain_text", "find_reply", "parse_bounce", "send_check_values"]
 
-EXIT_EXPLAINED, EXIT_USAGE, EXIT_UNCLASSIFIED = 0, 2, 3
-
-
-@dataclass(frozen=True)
-class Classification:
-    """The judgement on one recipient's failure."""
-
-    bounce_class: str | None
-    side: str
-    permanent: bool
-    #: What the recognised text itself means (a provider's wording), if anything specific.
-    reason: str = ""
-    provider: str | None = None
-    #: For an expired message: the class of the last temporary error, if known.
-    underlying: str | None = None
-
-
-# --- judging -----------------------------------------------------------------------------------
-
-
-def _specific(enhanced: str | None) -> bool:
-    parts = split(enhanced) if enhanced else None
-    return parts is not None and parts[1:] != (0, 0)
-
-
-@functools.lru_cache(maxsize=32)
-def _recognise_body(code: int | None, enhanced: str | None, body: str) -> Signature | None:
-    """The signature of a bounce's whole text; every recipient of a bounce shares the same body."""
-    return recognise(code, enhanced, body)
-
-
-@functools.lru_cache(maxsize=32)
-def _provider_of_body(body: str) -> str | None:
-    return provider_of(body)
-
-
-def classify(report: RecipientReport, body: str = "") -> Classification:
-    """Judge one recipient's failure: the bounce class, the side, and whether it is final.
-
-    The remote server's own words count most, then its enhanced status code, then the wording
-    of the bounce around it, then the DSN Status field. A message that failed after only
-    temporary errors has expired in the queue; the last error is kept as ``underlying``.
-    """
-    code, text = report.code, report.diagnostic or ""
-    enhanced = report.enhanced if _specific(report.enhanced) or not _specific(report.status) \
-        else report.status
-    klass: str | None = None
-    side: str | None = None
-    reason, provider = "", None
-    signature = recognise(code, enhanced, text) if text else None
-    if signature is None:
-        by_code = class_for_enhanced(report.enhanced) or class_for_enhanced(report.status)
-        if by_code is not None:
-            klass, side = by_code
-        elif body and body.strip() != text.strip():
-            signature = _recognise_body(code, enhanced, body)
-    if signature is not None:
-        klass, side, provider = signature.bounce_class, signature.side, signature.provider
-        reason = signature.explanation if signature.adds_detail else ""
-    if klass is None and code in (521, 556):
-        klass = "host-unknown"
-    provider = provider or provider_of(text) or (_provider_of_body(body) if body else None)
-
-    first = split(report.enhanced or report.status or "") if (report.enhanced or report.status) else None
-    digit = code // 100 if code else (first[0] if first else None)
-    if report.action == "failed":
-        permanent = True
-    elif report.action == "delayed":
-        permanent = False
-    else:
-        permanent = digit != 4
-    underlying = None
-    status_parts = split(report.status) if report.status else None
-    status_digit = status_parts[0] if status_parts else None
-    temporary_cause = digit == 4 or (digit is None and status_digit == 4)
-    if report.action == "failed" and temporary_cause and klass != "expired":
-        underlying, klass, side = klass, "expired", None
-    if klass is None:
-        return Classification(None, "none", permanent, reason, provider)
-    side = side or BOUNCE_CLASSES[klass].side
-    return Classification(klass, side, permanent, reason, provider, underlying)
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNCLASSIFIED = 0, 1, 2, 3
+#: Kept for callers of the first version: "explained" is now "nothing failed".
+EXIT_EXPLAINED = EXIT_OK
 
 
 # --- reporting ---------------------------------------------------------------------------------
 
 _SAFE_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+_SAFE_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+$")
+_SAFE_IP = re.compile(r"^[0-9a-fA-F.:]{2,45}$")
 
 
 def _safe(address: str | None) -> str | None:
     """An address fit to put into a suggested command, or None."""
     return address if address and _SAFE_ADDRESS.match(address) else None
+
+
+def _safe_name(name: str | None) -> str | None:
+    return name.rstrip(".").lower() if name and _SAFE_NAME.match(name.rstrip(".")) else None
+
+
+def _helo_of(bounce: Bounce, klass: str | None) -> str | None:
+    """The HELO name to test: the one a refusal quotes, else (for a HELO/rDNS refusal) the name of
+    the server that reported the bounce, which is the one that talked to the receiver."""
+    if bounce.helo:
+        return _safe_name(bounce.helo)
+    if klass == "rdns-or-helo" and bounce.reporting_mta:
+        return _safe_name(bounce.reporting_mta.split()[0])
+    return None
+
+
+def send_check_values(diagnosis: Diagnosis) -> dict[str, str]:
+    """The send form's values (sender, recipient, ip, helo) that an explained bounce named."""
+    target = diagnosis.target
+    names = {"from": "sender", "to": "recipient", "ip": "ip", "helo": "helo"}
+    return {field: str(target[key]) for key, field in names.items() if target.get(key)}
 
 
 def _facts(bounce: Bounce, report: RecipientReport, verdict: Classification) -> list[str]:
@@ -147,18 +95,17 @@ def _facts(bounce: Bounce, report: RecipientReport, verdict: Classification) -> 
         out.append(f"Reported by: {visible(bounce.reporting_mta, 200)}")
     if bounce.format:
         out.append(f"Bounce format: {bounce.format}")
-    if verdict.provider:
-        out.append(f"Wording recognised: {verdict.provider}")
+    if verdict.provider and verdict.provider not in verdict.why:
+        out.append(f"Wording of: {verdict.provider}")
     return out
 
 
-def _next_step(name: str, verdict: Classification, you: str | None, them: str | None) -> str:
-    from mxwizard.knowledge.bounces import BRANCH_LABELS, SEND_CHECK, fill
-
+def _next_step(name: str, verdict: Classification, you: str | None, them: str | None,
+               ip: str | None, helo: str | None) -> str:
     known = BOUNCE_CLASSES[name]
-    command, branch = known.command(you, them), known.branch
+    command, branch = known.command(you, them, ip, helo), known.branch
     if verdict.side == "you" and known.side != "you":
-        command, branch = fill(SEND_CHECK, you, them), "send"
+        command, branch = fill(SEND_CHECK, you, them, ip, helo), "send"
     where = f"in the wizard choose '{BRANCH_LABELS[branch]}', or run:" if branch in BRANCH_LABELS \
         else "if it does not clear up by itself, run:"
     return f"Next step: {where}\n  {command}"
@@ -167,9 +114,10 @@ def _next_step(name: str, verdict: Classification, you: str | None, them: str | 
 def _finding(bounce: Bounce, report: RecipientReport, verdict: Classification) -> Finding:
     evidence = tuple(line[:2000] for line in report.evidence[:12])
     facts = _facts(bounce, report, verdict)
+    who = f" ({visible(report.recipient, 120)})" if report.recipient else ""
     if verdict.bounce_class is None:
         return Finding(
-            "bounce.unknown", Status.ERROR, "The reason for this bounce could not be recognised",
+            "bounce.unknown", Status.ERROR, f"The reason for this bounce could not be recognised{who}",
             detail="\n".join(["It is not one of the rejections this tool knows."
                               + (" It is a permanent failure." if verdict.permanent and report.code
                                  else ""), *facts]),
@@ -184,15 +132,26 @@ def _finding(bounce: Bounce, report: RecipientReport, verdict: Classification) -
         lines.append(f"The last error before it gave up: {verdict.reason or last.explanation}")
     elif verdict.reason:
         lines.append(f"What this text means: {verdict.reason}")
+    if verdict.made_final:
+        lines.append("The status code says the error itself was temporary (4.x.x), yet the sending "
+                     "server gave up on this recipient at once and will not retry: treat it as "
+                     "final, not as a message that sat in the queue for days.")
+    if verdict.gave_up:
+        lines.append("The sending server kept retrying until its time ran out, and this is the "
+                     "error it got every time: it is what needs fixing, not the queue.")
     if not verdict.permanent:
         title += " - delayed, still retrying"
         lines.append("This is a temporary failure: the message is still in the sending server's "
                      "queue and will be retried; no need to send it again.")
+    if verdict.why:
+        lines.append(f"How sure: {verdict.confidence} - {verdict.why}.")
     lines += ["", "What the bounce says:", *facts]
     you, them = _safe(bounce.sender), _safe(report.recipient)
-    fix = f"{known.fix}\n{_next_step(verdict.bounce_class, verdict, you, them)}"
+    ip = bounce.client_ip if bounce.client_ip and _SAFE_IP.match(bounce.client_ip) else None
+    step = _next_step(verdict.bounce_class, verdict, you, them, ip, _helo_of(bounce, verdict.bounce_class))
+    fix = f"{known.fix}\n{step}"
     return Finding(f"bounce.{verdict.bounce_class}", Status.FAIL if verdict.permanent else Status.WARN,
-                   title, detail="\n".join(lines), fix=fix, side=Side(verdict.side),
+                   title + who, detail="\n".join(lines), fix=fix, side=Side(verdict.side),
                    evidence=evidence, step="explain")
 
 
@@ -205,11 +164,20 @@ def _reply_finding(report: RecipientReport) -> Finding:
                    evidence=report.evidence, step="explain")
 
 
-def explain_text(text: str) -> tuple[Diagnosis, int]:
-    """The diagnosis for a reply line or bounce, and the exit status (0 explained, 3 unknown)."""
-    bounce = parse_bounce(text)
+def _no_reason(text: str) -> Finding:
+    return Finding(
+        "bounce.unknown", Status.ERROR, "No SMTP reply or bounce reason was found",
+        detail="The input holds no reply code, enhanced status code, delivery status report "
+               "or known rejection text.",
+        fix=UNKNOWN_ADVICE, side=Side.NONE,
+        evidence=tuple(line[:2000] for line in text.strip().splitlines()[:5]), step="explain")
+
+
+def explain_bounce(bounce: Bounce, text: str = "") -> Diagnosis:
+    """The diagnosis of a parsed bounce: one finding per recipient."""
     findings: list[Finding] = []
-    for report in bounce.recipients[:20]:
+    verdicts: list[Classification] = []
+    for report in bounce.recipients:
         if bounce.kind == "reply" and report.code is not None and report.code < 400:
             findings.append(_reply_finding(report))
         elif report.action in ("delivered", "relayed", "expanded"):
@@ -219,15 +187,17 @@ def explain_text(text: str) -> tuple[Diagnosis, int]:
                 detail="The report says this recipient's copy was passed on successfully.",
                 step="explain"))
         else:
-            findings.append(_finding(bounce, report, classify(report, bounce.body)))
-    if not findings:
+            verdict = classify(report, bounce.body, bounce.fingerprints)
+            verdicts.append(verdict)
+            findings.append(_finding(bounce, report, verdict))
+    if bounce.more_recipients:
         findings.append(Finding(
-            "bounce.unknown", Status.ERROR, "No SMTP reply or bounce reason was found",
-            detail="The input holds no reply code, enhanced status code, delivery status report "
-                   "or known rejection text.",
-            fix=UNKNOWN_ADVICE, side=Side.NONE,
-            evidence=tuple(line[:2000] for line in text.strip().splitlines()[:5]), step="explain"))
-    main = next((f for f in findings if f.status is not Status.PASS), findings[0])
+            "bounce.more-recipients", Status.INFO,
+            f"{bounce.more_recipients} more recipients were not read",
+            detail=f"This bounce names more recipients than the {len(bounce.recipients)} read here.",
+            step="explain"))
+    if not findings:
+        findings.append(_no_reason(text))
     first = bounce.recipients[0] if bounce.recipients else None
     if bounce.kind == "reply" and first is not None:
         shown = f"the reply {visible(first.diagnostic or '', 80)}"
@@ -235,8 +205,31 @@ def explain_text(text: str) -> tuple[Diagnosis, int]:
         who = first.recipient if first and first.recipient else None
         shown = f"{bounce.format} bounce" if bounce.format else "bounce"
         shown += (f" for {visible(who, 120)}" if who else "")
-    diagnosis = Diagnosis(kind="explain", target={"shown": shown}, findings=findings)
-    return diagnosis, EXIT_UNCLASSIFIED if main.id == "bounce.unknown" else EXIT_EXPLAINED
+        if len(bounce.recipients) > 1:
+            shown += f" and {len(bounce.recipients) - 1} more"
+    target: dict[str, str] = {"shown": shown}
+    klass = next((v.bounce_class for v in verdicts if v.bounce_class), None)
+    named = {"from": _safe(bounce.sender), "to": _safe(first.recipient) if first else None,
+             "ip": bounce.client_ip if bounce.client_ip and _SAFE_IP.match(bounce.client_ip) else None,
+             "helo": _helo_of(bounce, klass)}
+    target.update({key: value for key, value in named.items() if value})
+    return Diagnosis(kind="explain", target=target, findings=findings)
+
+
+def exit_status(diagnosis: Diagnosis) -> int:
+    """Like ``check``: 1 when something failed, 3 when nothing could be recognised, else 0."""
+    return diagnosis.exit_status
+
+
+def explain_text(text: str) -> tuple[Diagnosis, int]:
+    """The diagnosis for a reply line, a bounce or mail log lines, and the exit status."""
+    from mxwizard.bounces import maillog
+
+    if maillog.looks_like_log(text):
+        diagnosis = maillog.explain_log(text)
+    else:
+        diagnosis = explain_bounce(parse_bounce(text), text)
+    return diagnosis, exit_status(diagnosis)
 
 
 # --- the command -------------------------------------------------------------------------------
@@ -246,22 +239,11 @@ class _BadInput(Exception):
     """Input that cannot be explained at all (nothing given, unreadable file)."""
 
 
-def _read(text: Sequence[str], path: str | None) -> str:
-    if text and path:
-        raise _BadInput("give the text either as arguments or with --file, not both")
-    if text:
-        return " ".join(text)
-    if path is not None and path != "-":
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(MAX_INPUT * 2)
-        except OSError as exc:
-            raise _BadInput(f"cannot read {path!r}: {exc.strerror or exc}") from None
-        return data.decode("utf-8", "surrogateescape")
+def _read_stdin(path: str | None) -> str:
     stdin = sys.stdin
     if stdin is None or (path is None and stdin.isatty()):
         raise _BadInput("nothing to explain: usage: mxwizard explain 'REPLY LINE' | --file BOUNCE.eml"
-                        " | < BOUNCE.eml")
+                        " | --file DIR | < BOUNCE.eml")
     buffer = getattr(stdin, "buffer", None)
     if buffer is not None:
         return bytes(buffer.read(MAX_INPUT * 2)).decode("utf-8", "surrogateescape")
@@ -269,18 +251,42 @@ def _read(text: Sequence[str], path: str | None) -> str:
 
 
 def explain_command(text: Sequence[str], path: str | None, fmt: str) -> int:
-    """``mxwizard explain``: read the input, explain it, print the report; returns the exit status."""
+    """``mxwizard explain``: read the input, explain it, print the report; returns the exit status.
+
+    One message gives one report; a directory, a Maildir, an mbox with several messages (or a
+    mail log) gives a summary and one result per message (JSON Lines with ``--format json``)."""
     import time
 
+    from mxwizard.bounces import batch
     from mxwizard.report import render
 
     started = time.perf_counter()
     try:
-        raw = _read(text, path)
+        if text and path:
+            raise _BadInput("give the text either as arguments or with --file, not both")
+        if text:
+            raw = " ".join(text)
+        elif path is not None and path != "-":
+            try:
+                source = batch.open_source(path)
+            except batch.SourceError as exc:
+                raise _BadInput(str(exc)) from None
+            if source is not None:
+                return batch.run(source, fmt, sys.stdout)
+            raw = batch.read_one(path, sys.stderr)
+        else:
+            raw = _read_stdin(path)
+            if batch.is_mbox(raw):
+                messages = batch.split_mbox(raw, "<stdin>")
+                if len(messages) > 1:
+                    return batch.run(batch.Source("<stdin>", iter(messages)), fmt, sys.stdout)
         if not raw.strip():
             raise _BadInput("nothing to explain: the input is empty")
     except _BadInput as exc:
-        sys.stderr.write(f"mxwizard: error: {exc}\n")
+        sys.stderr.write(f"mxwizard: error: {visible(str(exc), 300)}\n")
+        return EXIT_USAGE
+    except batch.SourceError as exc:
+        sys.stderr.write(f"mxwizard: error: {visible(str(exc), 300)}\n")
         return EXIT_USAGE
     diagnosis, status = explain_text(raw)
     diagnosis.elapsed_ms = (time.perf_counter() - started) * 1000

@@ -7,6 +7,9 @@ module holds a plain explanation for someone who has never run a mail server, th
 the fault is usually on, and which branch of the wizard and which ``mxwizard check`` command to
 run next. Sides are the strings of :class:`mxwizard.diagnosis.findings.Side` ("you", "them",
 "network", "none"), kept as plain strings so this module stays free of imports. Pure data.
+
+The class names are shared with the live checks (:func:`mxwizard.knowledge.replies.meaning`
+answers with them), so a name, once given, keeps its meaning: new reasons get new names.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from dataclasses import dataclass
 
 #: Placeholders in ``next_check`` that :meth:`BounceClass.command` fills in when it can.
 YOU, THEM, THEIR_DOMAIN = "YOU@YOUR-DOMAIN", "THEM@THEIR-DOMAIN", "THEIR-DOMAIN"
+#: The HELO placeholder of the reverse-DNS/HELO check.
+HELO_NAME = "YOUR-HELO-NAME"
 
 
 @dataclass(frozen=True)
@@ -35,13 +40,20 @@ class BounceClass:
     #: The check to run next, with YOU / THEM / THEIR-DOMAIN placeholders.
     next_check: str
 
-    def command(self, you: str | None = None, them: str | None = None) -> str:
-        """The next ``mxwizard check`` command with the addresses filled in where known."""
-        return fill(self.next_check, you, them)
+    def command(self, you: str | None = None, them: str | None = None, ip: str | None = None,
+                helo: str | None = None) -> str:
+        """The next ``mxwizard check`` command with the addresses, IP and HELO filled in where
+        known."""
+        return fill(self.next_check, you, them, ip, helo)
 
 
-def fill(template: str, you: str | None = None, them: str | None = None) -> str:
-    """Replace the YOU / THEM / THEIR-DOMAIN placeholders of a command with known addresses."""
+def fill(template: str, you: str | None = None, them: str | None = None, ip: str | None = None,
+         helo: str | None = None) -> str:
+    """Replace the placeholders of a command with what a bounce named.
+
+    A send check also gets ``--ip`` and ``--helo`` when the bounce names the sending server's
+    address or HELO name, so the check tests the server that was refused, not a guess.
+    """
     text = template
     if them:
         text = text.replace(THEM, them)
@@ -49,7 +61,21 @@ def fill(template: str, you: str | None = None, them: str | None = None) -> str:
             text = text.replace(THEIR_DOMAIN, them.rsplit("@", 1)[1])
     if you:
         text = text.replace(YOU, you)
+    if helo:
+        text = text.replace(HELO_NAME, helo)
+    if text.startswith("mxwizard check send "):
+        options = [f"--ip {ip}" if ip and " --ip " not in text else "",
+                   f"--helo {helo}" if helo and " --helo " not in text else ""]
+        if any(options):
+            text = _after_addresses(text, " ".join(o for o in options if o))
     return text
+
+
+def _after_addresses(command: str, option: str) -> str:
+    """Insert an option right after ``--to ADDR`` (before selectors and files)."""
+    words = command.split(" ")
+    at = words.index("--to") + 2 if "--to" in words else len(words)
+    return " ".join([*words[:at], *option.split(" "), *words[at:]])
 
 
 #: The send check, for faults on the sender's side.
@@ -78,8 +104,8 @@ _CLASSES = (
     BounceClass(
         "host-unknown", "them", "The recipient's domain cannot receive mail",
         "The part after the @ does not exist in DNS, or it publishes no mail server (MX) that "
-        "works, or it says outright that it accepts no mail (a null MX). If the domain is "
-        "mistyped, the fault is yours; otherwise their DNS is broken.",
+        "can be found or routed to. If the domain is mistyped, the fault is yours; otherwise "
+        "their DNS is broken.",
         "Check the domain for typos (gmial.com, outlok.com). If it is right, the recipient's "
         "administrator has to fix the domain's MX records; the receive check shows what is wrong.",
         "receive", _RECEIVE,
@@ -124,7 +150,7 @@ _CLASSES = (
         "Ask whoever owns the IP address (your ISP or hosting provider) to set its PTR record to "
         "your mail server's name, make that name's A record point to the IP, and configure the "
         "server to use the same name in HELO.",
-        "send", f"{_SEND} --helo YOUR-HELO-NAME",
+        "send", f"{_SEND} --helo {HELO_NAME}",
     ),
     BounceClass(
         "spam-content", "you", "The message itself was judged to be spam",
@@ -185,12 +211,81 @@ _CLASSES = (
     ),
     BounceClass(
         "network-error", "network", "Your server could not connect to the receiver",
-        "The connection to the recipient's mail server timed out, was refused or broke off. "
-        "Either their server is down, or something in between (often your ISP or cloud "
-        "provider, which block outgoing port 25) stops the traffic.",
+        "The connection to the recipient's mail server timed out, was refused or broke off, "
+        "or the server's name could not be looked up at that moment. Either their server is "
+        "down, or something in between (often your ISP or cloud provider, which block outgoing "
+        "port 25) stops the traffic.",
         "Check whether their mail servers answer on port 25, and whether your network lets you "
         "reach port 25 at all: timeouts to several unrelated mail servers point to your ISP "
         "blocking port 25, and then you must send through its relay.",
+        "receive", _RECEIVE,
+    ),
+    BounceClass(
+        "sender-rejected", "you", "The receiver refused your sender address",
+        "The receiving server does not accept mail from the address (or domain) in your "
+        "envelope sender: it does not exist in DNS, it could not be verified, it is on the "
+        "receiver's own list of refused senders, or the recipient has blocked you.",
+        "Check that the sender address is spelled right and that its domain resolves and "
+        "receives mail (replies and bounces must be able to reach it). If the receiver blocked "
+        "you on purpose, only its postmaster or the recipient can lift it.",
+        "send", _SEND,
+    ),
+    BounceClass(
+        "mailbox-disabled", "them", "The recipient's mailbox is disabled",
+        "The address exists, but its mailbox has been suspended, deactivated or closed (an "
+        "account left unused for a long time, an employee who has left, an unpaid account), "
+        "so it accepts no mail.",
+        "Nothing on your side: reach the recipient by another channel and ask for a working "
+        "address. Resending will bounce again until the account is re-activated.",
+        "none", _MAILBOX,
+    ),
+    BounceClass(
+        "policy-rejected", "them", "The receiver's policy refused the message",
+        "The receiving side has a rule that refuses this delivery: the recipient accepts mail "
+        "only from certain senders or only from inside its organisation, a distribution list "
+        "is restricted, or a gateway (Mimecast, Proofpoint, Barracuda...) applies a policy that "
+        "is not about your server's identity.",
+        "Ask the recipient (or their mail administrator) by another channel to allow your "
+        "address or domain. The reply text usually names the rule; there is nothing to change "
+        "on your server unless it points to your address or content.",
+        "none", _SEND,
+    ),
+    BounceClass(
+        "receiver-error", "them", "The receiving mail system has a problem of its own",
+        "The receiver's server failed internally: its disk or mail store is full, a component "
+        "(the mailbox store, a filter, a directory lookup) returned an error, it is "
+        "misconfigured, or the message went round in a loop between its servers.",
+        "Nothing is wrong on your side. Resend later; if it keeps failing, tell the recipient's "
+        "postmaster, quoting the error, since only they can repair their server.",
+        "receive", _RECEIVE,
+    ),
+    BounceClass(
+        "virus", "you", "The message was refused as carrying a virus or dangerous attachment",
+        "The receiver's virus scanner found malware in the message, or refuses the attachment "
+        "type (executables, scripts, macro documents, encrypted archives it cannot scan).",
+        "Scan the sending computer and the attached file. If the file is clean, share it as a "
+        "link or in another format (PDF instead of a macro document, no .exe or .js); never "
+        "just resend the same attachment.",
+        "send", f"{_SEND} --message FILE.eml",
+    ),
+    BounceClass(
+        "message-malformed", "you", "The message is not properly formed",
+        "The receiver refuses the message because it breaks the mail format rules: a missing "
+        "or duplicated header (Date, From, Message-ID), bare line feeds, invalid characters or "
+        "an unreadable MIME structure. It is usually the sending program or a script that "
+        "builds the message by hand.",
+        "Send the same message with an ordinary mail program to see whether it passes. If your "
+        "application or script builds the message, use a proper mail library, and make sure it "
+        "adds a single From, Date and Message-ID header and uses CRLF line endings.",
+        "send", f"{_SEND} --message FILE.eml",
+    ),
+    BounceClass(
+        "domain-accepts-no-mail", "them", "The recipient's domain says it accepts no mail",
+        "The domain publishes a 'null MX' (RFC 7505), or its server answers 521/556: its owner "
+        "declares that no address at that domain ever receives mail. It is often a domain used "
+        "only for a web site, or a mistyped address.",
+        "Check the domain for typos and ask the recipient for an address that receives mail. "
+        "Retrying will never work while the domain says so.",
         "receive", _RECEIVE,
     ),
 )
@@ -207,10 +302,11 @@ UNKNOWN_ADVICE = (
 )
 
 
-#: How the wizard's welcome screen names each branch.
+#: How the wizard's welcome screen names each branch (the same words as its menu, so a fix
+#: that quotes them can be followed; a test holds them to the screen's own labels).
 BRANCH_LABELS = {
-    "send": "my mail is not delivered (sending)",
-    "receive": "mail to a domain does not arrive (receiving)",
+    "send": "I can't send: my mail is rejected, bounced or lost",
+    "receive": "I can't receive: mail to my domain does not arrive",
 }
 
 

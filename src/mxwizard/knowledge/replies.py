@@ -156,13 +156,15 @@ def meaning(code: int, text: str) -> ReplyMeaning:
     failure = klass in ("temporary", "permanent")
 
     signature = recognise(code, enhanced, text) if failure else None
+    by_code = class_for_enhanced(enhanced) if failure else None
+    if signature is not None and signature.strength < 2 and by_code is not None:
+        signature = None  # a vague word ("rejected") says less than a specific code
     bounce_class: str | None = signature.bounce_class if signature else None
     if failure and bounce_class is None:
-        by_code = class_for_enhanced(enhanced)
         if by_code is not None:
             bounce_class = by_code[0]
         elif code in (521, 556):
-            bounce_class = "host-unknown"
+            bounce_class = "domain-accepts-no-mail"
     provider = (signature.provider if signature and signature.provider else None) or provider_of(text)
 
     code_topic, code_sentence = REPLY_CODES.get(code, ("", ""))

@@ -1,8 +1,14 @@
-"""The bounce explainer: paste a reply line or a whole bounce, get what it means and what to do.
+"""The bounce explainer: paste a reply line, a whole bounce or mail log lines, get what it means
+and what to do.
 
 The text is explained by the pure parser in :mod:`mxwizard.explain` (no network), and the answer
 is shown on the verdict screen like any other diagnosis. Escape from there comes back here with
 the pasted text still in place; the app keeps it while it runs.
+
+The explanation is where the next step starts: the bounce names the sender, the recipient, and
+often the sending server's IP address and HELO name. The verdict of an explained bounce offers
+"Run the send check with these values", which opens the send check's form filled in with them
+(the user still reviews and starts it), so nobody retypes what the bounce already said.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from textual.content import Content
 from textual.widgets import Header, Static, TextArea
 
 from mxwizard.diagnosis.result import Diagnosis
-from mxwizard.ui.screens.base import WizardScreen
+from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
+from mxwizard.ui.screens.verdict import VerdictScreen
 from mxwizard.ui.widgets.keybar import KeyBar
 from mxwizard.untrusted import visible
 
@@ -42,6 +49,47 @@ def explainer() -> Callable[[str], Diagnosis] | None:
     return explain
 
 
+#: What the offer to go on is called, on the key bar and in the command palette.
+SEND_WITH_VALUES = "Run the send check with these values"
+
+
+def send_values(diagnosis: Diagnosis) -> dict[str, str]:
+    """The send form's values that an explained bounce named (sender, recipient, IP, HELO)."""
+    try:
+        module: Any = importlib.import_module("mxwizard.explain")
+    except ImportError:
+        return {}
+    function = getattr(module, "send_check_values", None)
+    return dict(function(diagnosis)) if callable(function) else {}
+
+
+def open_send_form(screen: WizardScreen, diagnosis: Diagnosis) -> None:
+    """Open the send check's form, filled in with what the bounce named (over what was typed
+    there before)."""
+    from mxwizard.ui.checks import CHECKS
+    from mxwizard.ui.screens.form import FormScreen
+
+    values = {**screen.wizard.form_values.get("send", {}), **send_values(diagnosis)}
+    screen.app.push_screen(FormScreen(CHECKS["send"], values))
+
+
+class BounceVerdictScreen(VerdictScreen):
+    """The verdict on an explained bounce, with the way on: the send check, filled in."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "send_check", SEND_WITH_VALUES),
+    ]
+
+    def action_send_check(self) -> None:
+        """Open the send form with the bounce's addresses, IP and HELO."""
+        open_send_form(self, self.diagnosis)
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        """The verdict's actions, and the send check with the bounce's values."""
+        return [(SEND_WITH_VALUES, "Open the send check's form filled in from this bounce",
+                 self.action_send_check), *super().palette_commands()]
+
+
 class BounceScreen(WizardScreen):
     """A place to paste the bounce, and a key to explain it."""
 
@@ -49,7 +97,24 @@ class BounceScreen(WizardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+r", "explain", "Explain"),
+        Binding("ctrl+s", "send_check", "Send check with these values"),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: The last explanation made here (for the send check with its values).
+        self.explained: Diagnosis | None = None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The send check is offered once a bounce has been explained here."""
+        if action == "send_check":
+            return self.explained is not None
+        return True
+
+    def action_send_check(self) -> None:
+        """Open the send form with what the last explained bounce named."""
+        if self.explained is not None:
+            open_send_form(self, self.explained)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -93,7 +158,8 @@ class BounceScreen(WizardScreen):
             return
         status.update("")
         from mxwizard.ui.app import Result
-        from mxwizard.ui.screens.verdict import VerdictScreen
 
+        self.explained = diagnosis
+        self.refresh_bindings()
         self.wizard.remember_result(Result("Bounce explained", diagnosis))
-        self.app.push_screen(VerdictScreen("Bounce explained", diagnosis))
+        self.app.push_screen(BounceVerdictScreen("Bounce explained", diagnosis))
