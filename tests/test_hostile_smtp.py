@@ -2,6 +2,8 @@
 says what went wrong in plain words, and shows the server's bytes escaped in text and in JSON.
 
 The hosts are real servers on 127.0.4.x (``mxwizard.lab.hostile``); the checks run the real CLI.
+The hosts that attack time and concurrency (slow, trickle, many) take their whole budget by
+design and are checked in tests/test_bounds_smtp.py, in a subprocess with its clock and memory.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from mxwizard.inputs import parse_host_port
 from mxwizard.lab.hostile import HOSTILE_HOSTS, MARKUP_ATTACK, HostileHost
 from mxwizard.lab.scenarios import SCENARIOS
 from mxwizard.lab.world import World
+from mxwizard.probes.smtp_protocol import MAX_SESSION_LINES
 from mxwizard.settings import Settings
 
 TIMEOUT = 3.0
@@ -48,8 +51,12 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "markup": ("smtp.mailbox-unknown",),
     "escapes": ("smtp.protocol-error",),
     "bigehlo": ("smtp.protocol-error", "smtp.untested"),
+    "flood": ("smtp.protocol-error", "smtp.untested"),
 }
 LEGAL_SMTP = {"421", "markup"}
+#: The hosts checked in tests/test_bounds_smtp.py instead (each takes a whole budget, on purpose).
+BOUNDS_HOSTS = {"slow", "trickle", "many"}
+PROTOCOL_HOSTS = tuple(h for h in HOSTILE_HOSTS if h.behaviour not in BOUNDS_HOSTS)
 
 #: What must never reach a terminal: C0 controls but newline, DEL, C1 controls, bidi and
 #: invisible format characters, lone surrogates.
@@ -70,13 +77,14 @@ def _host(behaviour: str) -> HostileHost:
 
 
 def test_every_behaviour_is_a_scenario_and_has_an_expectation() -> None:
-    assert {h.behaviour for h in HOSTILE_HOSTS} == set(EXPECTED)
-    assert len(HOSTILE_HOSTS) == 15
+    assert {h.behaviour for h in PROTOCOL_HOSTS} == set(EXPECTED)
+    assert len(HOSTILE_HOSTS) == 19
+    assert {h.behaviour for h in HOSTILE_HOSTS} == set(EXPECTED) | BOUNDS_HOSTS
     domains = {s.args[2] for s in SCENARIOS if s.kind == "receive"}
-    assert {h.domain for h in HOSTILE_HOSTS} <= domains
+    assert {h.domain for h in PROTOCOL_HOSTS} <= domains
 
 
-@pytest.mark.parametrize("host", HOSTILE_HOSTS, ids=lambda h: h.behaviour)
+@pytest.mark.parametrize("host", PROTOCOL_HOSTS, ids=lambda h: h.behaviour)
 def test_receive_check_ends_in_time_with_plain_findings(
     host: HostileHost, check_json: Callable[[list[str]], tuple[int, Any]]
 ) -> None:
@@ -95,7 +103,7 @@ def test_receive_check_ends_in_time_with_plain_findings(
     assert code in (0, 1, 3)
 
 
-@pytest.mark.parametrize("host", HOSTILE_HOSTS, ids=lambda h: h.behaviour)
+@pytest.mark.parametrize("host", PROTOCOL_HOSTS, ids=lambda h: h.behaviour)
 def test_transcript_shows_the_bytes_escaped_in_json_and_text(
     host: HostileHost, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -126,11 +134,16 @@ def test_transcript_shows_the_bytes_escaped_in_json_and_text(
         assert MARKUP_ATTACK in joined  # kept as plain text: shown, never interpreted
     if host.behaviour in ("endless", "bigehlo"):
         assert len(server_lines) <= 210, "an endless reply must be cut, not recorded forever"
+    if host.behaviour == "flood":
+        assert len(server_lines) == MAX_SESSION_LINES, "a flood is cut at the session's cap"
+        markers = [line["text"] for line in transcript["lines"] if "were not recorded" in line["text"]]
+        assert len(markers) == 1 and re.match(r"… \d+ more lines from the server", markers[0])
+        assert "cut off" in text_out
     if host.behaviour == "longline":
         assert any(line.endswith(")") and "…(+" in line for line in server_lines)
 
 
-@pytest.mark.parametrize("host", HOSTILE_HOSTS, ids=lambda h: h.behaviour)
+@pytest.mark.parametrize("host", PROTOCOL_HOSTS, ids=lambda h: h.behaviour)
 async def test_relay_check_ends_in_time_and_never_sends_data(lab: World, host: HostileHost) -> None:
     started = time.monotonic()
     diagnosis = await diagnose(relay.plan(parse_host_port(host.ip)), lab.point(Settings(timeout=TIMEOUT)))
@@ -141,7 +154,8 @@ async def test_relay_check_ends_in_time_and_never_sends_data(lab: World, host: H
     assert sessions, "the relay test must have talked to the host"
     for session in sessions:
         assert not any(c.upper().startswith(("DATA", "AUTH")) for c in session.commands), session
-    if host.behaviour in ("garbage", "noeol", "longline", "drip", "endless", "cut", "bigehlo"):
+    if host.behaviour in ("garbage", "noeol", "longline", "drip", "endless", "cut", "bigehlo",
+                          "flood"):
         assert any(f.status is Status.ERROR for f in diagnosis.findings), diagnosis.ids()
 
 

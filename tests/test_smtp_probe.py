@@ -29,7 +29,13 @@ from cryptography.x509.oid import NameOID
 
 from mxwizard.lab.world import World
 from mxwizard.probes.smtp import Command, ConnectOutcome, SessionFacts, SmtpConversation, smtp_session
-from mxwizard.probes.smtp_protocol import AnomalyKind, SessionRecorder, recording_into, stop_recording_into
+from mxwizard.probes.smtp_protocol import (
+    MAX_SESSION_LINES,
+    AnomalyKind,
+    SessionRecorder,
+    recording_into,
+    stop_recording_into,
+)
 from mxwizard.probes.tls import certificate_facts, name_matches
 from mxwizard.transcript import Direction, TranscriptLine
 
@@ -512,6 +518,93 @@ async def test_line_too_long_is_cut_and_reported() -> None:
     assert AnomalyKind.LINE_TOO_LONG in anomaly_kinds(facts)
     assert max(len(line.text) for line in facts.lines) <= 4096
     assert facts.ended == "protocol error"
+
+
+# -- bounds of a whole session: lines and wall clock -----------------------------------------------
+
+
+async def test_surplus_lines_between_commands_count_against_the_session_cap() -> None:
+    sent = 3 * MAX_SESSION_LINES
+
+    async def talkative(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 mx.probe.test ESMTP\r\n")
+        await reader.readline()
+        writer.write(b"250 mx.probe.test\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.2)  # a segment of its own, while no command waits: unsolicited
+        writer.write(b"".join(b"250 surplus line %d\r\n" % n for n in range(sent)))
+        await writer.drain()
+        while line := await reader.readline():
+            writer.write(b"221 bye\r\n" if line.startswith(b"QUIT") else b"250 ok\r\n")
+            await writer.drain()
+
+    async with raw_server(talkative) as port:
+        conversation = SmtpConversation(HOST, "127.0.0.1", port, helo=HELO, timeout=TIMEOUT,
+                                        on_line=lambda line: None)
+        assert await conversation.open()
+        await conversation.ehlo()
+        await asyncio.sleep(0.5)  # we are idle while the flood arrives
+        mail = await conversation.command("MAIL", "FROM:<a@example.org>")
+        await conversation.close()
+    facts = conversation.facts
+    server = [line for line in facts.lines if line.dir is Direction.SERVER]
+    assert len(server) == MAX_SESSION_LINES  # greeting, EHLO reply and surplus lines alike
+    assert anomaly_kinds(facts).count(AnomalyKind.TOO_MANY_LINES) == 1
+    assert anomaly_kinds(facts).count(AnomalyKind.UNSOLICITED) == MAX_SESSION_LINES - 2
+    [marker] = [line.text for line in facts.lines if "were not recorded" in line.text]
+    unrecorded = int(marker.split()[1])
+    assert marker == f"… {unrecorded} more lines from the server were not recorded"
+    assert 0 < unrecorded <= sent + 2 - MAX_SESSION_LINES
+    assert mail is None and facts.cut_off and facts.ended == "too many lines"
+    assert facts.error is not None and "cut off" in facts.error
+    assert f"more than {MAX_SESSION_LINES} lines" in facts.error
+    assert len(facts.lines) < MAX_SESSION_LINES + 20
+
+
+def slow_server(delay: float) -> Script:
+    """Greets and answers every command ``delay`` seconds late (each reply in time)."""
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(delay)
+        writer.write(b"220 mx.probe.test ESMTP\r\n")
+        await writer.drain()
+        while line := await reader.readline():
+            await asyncio.sleep(delay)
+            writer.write(b"221 bye\r\n" if line.startswith(b"QUIT") else b"250 ok\r\n")
+            await writer.drain()
+    return script
+
+
+async def test_a_server_slow_in_every_reply_is_cut_off_by_the_conversation_budget() -> None:
+    async with raw_server(slow_server(0.4)) as port:
+        started = asyncio.get_running_loop().time()
+        facts = await run(port, RECEIVE_STEPS, timeout=1.0, budget=1.5, purpose="the test run")
+        elapsed = asyncio.get_running_loop().time() - started
+    # Greeting, EHLO and MAIL came in time (0.4 s each); RCPT would have come at 1.6 s.
+    assert [e.verb for e in facts.exchanges if e.reply is not None] == ["EHLO", "MAIL"]
+    assert facts.outcome is ConnectOutcome.GREETED and facts.ended == "too slow" and facts.cut_off
+    assert facts.error == (f"{HOST} [127.0.0.1] answered slowly but within each reply's time "
+                           "limit: the test run took longer than 1.5 s and was cut off")
+    assert facts.lines[-1].dir is Direction.ERROR and facts.lines[-1].text == facts.error
+    assert elapsed < 1.5 + 3.0, "the budget holds (a generous margin: this is no speed test)"
+
+
+async def test_the_default_budget_of_a_session_is_a_few_timeouts() -> None:
+    async with raw_server(slow_server(0.4)) as port:
+        facts = await run(port, RECEIVE_STEPS, timeout=0.5)  # 4 x 0.5 s = 2 s in all
+    assert facts.ended == "too slow"
+    assert facts.error is not None and "the conversation took longer than 2 s" in facts.error
+
+
+async def test_without_a_budget_a_slow_server_gets_each_reply_limit_only() -> None:
+    async with raw_server(slow_server(0.4)) as port:
+        conversation = SmtpConversation(HOST, "127.0.0.1", port, helo=HELO, timeout=1.0,
+                                        on_line=lambda line: None)
+        assert conversation.budget is None  # a person stepping through a session may pause
+        assert await conversation.open()
+        for step in RECEIVE_STEPS:
+            await conversation.run(step)
+        await conversation.close()
+    assert conversation.facts.ended == "quit" and not conversation.facts.cut_off
 
 
 # -- DATA and AUTH: never by accident ---------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,11 +21,15 @@ from mxwizard.inputs import (
     InputError,
     parse_address,
     parse_domain,
+    parse_helo,
     parse_host_port,
     parse_ip,
+    parse_message_file,
     parse_port,
     parse_resolver,
+    parse_timeout,
 )
+from mxwizard.lab import LAB_DNS_PORT, LAB_SMTP_PORT
 from mxwizard.settings import DEFAULT_TIMEOUT, PRIVATE_NETWORKS, Settings
 
 if TYPE_CHECKING:
@@ -56,16 +61,6 @@ def _parsed(parser: Callable[[str], Any]) -> Callable[[click.Context, click.Para
     return callback
 
 
-def _timeout(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise InputError(f"the timeout {value!r} is not a number of seconds") from None
-    if not 0 < seconds <= 600:
-        raise InputError(f"the timeout must be between 0 and 600 seconds, not {value}")
-    return seconds
-
-
 def network_options(func: F) -> F:
     """The options shared by ``check``, ``explain`` and the TUI (DESIGN.md §2)."""
     options = [
@@ -75,7 +70,7 @@ def network_options(func: F) -> F:
                      help="Port SMTP probes connect to (default 25)."),
         click.option("--source-ip", metavar="IP", callback=_parsed(parse_ip),
                      help="Local address SMTP probes connect from."),
-        click.option("--timeout", metavar="SECONDS", callback=_parsed(_timeout),
+        click.option("--timeout", metavar="SECONDS", callback=_parsed(parse_timeout),
                      help=f"Time allowed per network step (default {DEFAULT_TIMEOUT:g})."),
         click.option("--dnsbl", "dnsbl", metavar="ZONE", multiple=True,
                      callback=_parsed(lambda v: parse_domain(v, "blocklist zone").ascii),
@@ -136,6 +131,16 @@ def _run_tui(settings: Settings, lab: bool) -> int:
 @cli.group()
 def check() -> None:
     """Diagnose one thing headlessly and print a report (exit 0 ok, 1 fail, 3 incomplete)."""
+    _library_warnings_off()
+
+
+def _library_warnings_off() -> None:
+    """Keep library warnings off stderr, which carries only our one-line messages: cryptography
+    warns (CryptographyDeprecationWarning, with its install path) about a server's malformed
+    certificate, which is the server's fact, not the user's error. ``python -W ...`` or
+    PYTHONWARNINGS still shows them, for developers."""
+    if not sys.warnoptions:
+        warnings.simplefilter("ignore")
 
 
 def _run_check(make_plan: Callable[[], Plan], settings: Settings, lab: bool, fmt: str) -> int:
@@ -192,13 +197,12 @@ def check_receive(ctx: click.Context, domain: Any, mailbox: Any, fmt: str, **net
               help="The recipient (RCPT TO).")
 @click.option("--ip", metavar="IP", callback=_parsed(parse_ip),
               help="Your server's public IP (default: detected).")
-@click.option("--helo", metavar="NAME",
-              callback=_parsed(lambda v: v if v.startswith("[") else parse_domain(v, "HELO name").ascii),
-              help="The name your server says in HELO/EHLO.")
+@click.option("--helo", metavar="NAME", callback=_parsed(parse_helo),
+              help="The name your server says in HELO/EHLO ([192.0.2.1] for an address literal).")
 @click.option("--dkim-selector", metavar="SEL",
               callback=_parsed(lambda v: parse_domain(v, "DKIM selector").ascii),
               help="Check the DKIM key published under this selector.")
-@click.option("--message", type=click.Path(exists=True, dir_okay=False), metavar="FILE.eml",
+@click.option("--message", metavar="FILE.eml", callback=_parsed(parse_message_file),
               help="Verify the DKIM signature of this message.")
 @network_options
 @format_option
@@ -228,14 +232,16 @@ _NETWORK_KEYS = {"resolver", "smtp_port", "source_ip", "timeout", "dnsbl", "lab"
 
 @cli.command()
 @click.argument("text", nargs=-1)
-@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
-              help="Read the bounce from a file ('-' for stdin).")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=True, allow_dash=True),
+              help="Read from a file ('-' for stdin): one bounce, an mbox, a mail log, or a "
+                   "directory or Maildir of bounces (each explained, with a summary).")
 @network_options
 @format_option
 @click.pass_context
 def explain(ctx: click.Context, text: Sequence[str], path: str | None, fmt: str,
             **network: Any) -> int:
-    """Explain an SMTP reply line or a whole bounce message (arguments, --file or stdin)."""
+    """Explain an SMTP reply line, a bounce, a folder of bounces or a mail log (exit 0 nothing
+    failed, 1 a failure, 3 not recognised)."""
     import importlib
 
     command = getattr(importlib.import_module("mxwizard.explain"), "explain_command", None)
@@ -251,23 +257,31 @@ class BadSessionFile(click.ClickException):
 
 
 def _speed(value: str) -> float:
+    """``--speed``: 0 (no pauses) or a multiple of the recorded pace within the sane range."""
+    from mxwizard.sessions import MAX_SPEED, MIN_SPEED
+
     try:
         speed = float(value)
     except ValueError:
         raise InputError(f"the speed {value!r} is not a number (try 0.5, 1, 2 or 0)") from None
-    if not 0 <= speed <= 1000:  # also refuses nan
-        raise InputError(f"the speed must be between 0 (no pauses) and 1000, not {value}")
+    if not (speed == 0 or MIN_SPEED <= speed <= MAX_SPEED):  # also refuses nan and inf
+        raise InputError(f"the speed must be between {MIN_SPEED:g} and {MAX_SPEED:g} "
+                         f"(or 0 for no pauses), not {value}")
     return speed
 
 
 @cli.command()
 @click.argument("file", metavar="FILE")
 @click.option("--speed", default="1", show_default=True, metavar="X", callback=_parsed(_speed),
-              help="Multiple of the recorded pace: 2 is twice as fast, 0 prints without pauses.")
+              help="Multiple of the recorded pace, 0.1 to 100: 2 is twice as fast, 0 prints "
+                   "without pauses. No pause lasts more than 5 seconds, whatever the speed.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="text for people, json for one JSON object per line.")
 def replay(file: str, speed: float, fmt: str) -> int:
-    """Replay a saved session (or a 'check --format json' report) line by line, with notes."""
+    """Replay a saved session (or a 'check --format json' report) line by line, with notes.
+
+    Files over 32 MB are refused before they are read.
+    """
     from mxwizard.sessions import SessionError, load_session, play
 
     try:
@@ -289,8 +303,10 @@ def lab() -> None:
 @lab.command("serve")
 @click.option("--dns-addr", default="127.0.0.1", show_default=True,
               callback=_parsed(parse_ip), help="Address of the lab's DNS server.")
-@click.option("--dns-port", default=5353, show_default=True, callback=_parsed(parse_port))
-@click.option("--smtp-port", default=2525, show_default=True, callback=_parsed(parse_port))
+@click.option("--dns-port", default=LAB_DNS_PORT, show_default=True, callback=_parsed(parse_port),
+              help="Port of the lab's DNS server (UDP and TCP).")
+@click.option("--smtp-port", default=LAB_SMTP_PORT, show_default=True,
+              callback=_parsed(parse_port), help="Port every lab mail host listens on.")
 @click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(0, 60000),
               help="Delay added to every DNS answer and SMTP reply.")
 def lab_serve(dns_addr: str, dns_port: int, smtp_port: int, latency_ms: int) -> int:
@@ -313,18 +329,67 @@ def lab_list(as_json: bool) -> int:
     return print_scenarios(as_json)
 
 
+class ServeProblem(click.ClickException):
+    """``serve`` cannot start (port taken, no such address, bad URL): exits 2 with one line."""
+
+    exit_code = EXIT_USAGE
+
+
+def _served_options(network: dict[str, Any]) -> list[str]:
+    """The root's network options as words for the served wizard's command line
+    (``mxwizard --lab --timeout 5 serve`` serves ``mxwizard --lab --timeout 5``). The values are
+    already checked; an option this does not know how to pass on is refused, not dropped."""
+    words: list[str] = []
+    for key, value in network.items():
+        if value is None or value == () or value is False:
+            continue
+        if key == "resolver":
+            ip, port = value
+            words += ["--resolver", f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"]
+        elif key in ("smtp_port", "source_ip", "timeout"):
+            words += [f"--{key.replace('_', '-')}", str(value)]
+        elif key == "dnsbl":
+            for zone in value:
+                words += ["--dnsbl", zone]
+        elif key in ("lab", "private_network"):
+            words.append(f"--{key.replace('_', '-')}")
+        else:
+            raise ServeProblem(f"--{key.replace('_', '-')} cannot be passed on to the served "
+                               "wizard; leave it out of 'mxwizard serve'")
+    return words
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, callback=_parsed(parse_ip),
-              help="Address to listen on. There is no login: keep it on 127.0.0.1.")
+              help="Address to listen on. Keep it on 127.0.0.1 unless a class must connect; "
+                   "0.0.0.0 or :: also needs --public-url.")
 @click.option("--port", default=8000, show_default=True, callback=_parsed(parse_port))
 @click.option("--lab", "with_lab", is_flag=True, help="Serve the wizard against the built-in lab.")
-def serve(host: str, port: int, with_lab: bool) -> int:
-    """Serve the wizard in a web browser (textual-serve)."""
+@click.option("--public-url", metavar="URL",
+              help="The address other machines use to reach this one, such as "
+                   "http://classroom-pc.example:8000/ (when serving a class, or behind a proxy).")
+@click.option("--files-dir", metavar="DIR",
+              help="The only directory the browser wizard opens session files from "
+                   "(default: the current directory). Saves and exports arrive as downloads.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, with_lab: bool, public_url: str | None,
+          files_dir: str | None) -> int:
+    """Serve the wizard in a web browser, at a secret URL printed on start.
+
+    Only that URL (with its ?token=) opens the wizard; other web pages and other host names are
+    refused. For a projector, add &fontsize=24 (8 to 72) to the URL. Root options such as
+    'mxwizard --lab --timeout 5 serve' apply to the served wizard.
+    """
+    options = _served_options(ctx.find_root().meta.get("network", {}))
     try:
-        from mxwizard.ui.web import serve_web
+        from mxwizard.ui.web import ServeError, serve_web
     except ImportError:
         raise NotAvailableYet("'serve' is not available yet") from None
-    return serve_web(host, port, with_lab)
+    try:
+        return serve_web(host, port, with_lab, options=options, public_url=public_url,
+                         files_dir=files_dir)
+    except ServeError as exc:
+        raise ServeProblem(str(exc)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,5 +1,6 @@
 """Renderers of a finished diagnosis: plain text for terminals, Markdown for tickets and forum
-posts, JSON for scripts (the shape of DESIGN.md §2). All remote text passes the sanitiser here."""
+posts, JSON for scripts (the shape of DESIGN.md §2). All remote text passes the sanitiser here:
+in text and Markdown where each piece is placed, in JSON once for every string of the report."""
 
 from __future__ import annotations
 
@@ -118,9 +119,33 @@ def to_markdown(diagnosis: Diagnosis) -> str:
     return "\n".join(out) + "\n"
 
 
+#: The longest line of any string in the JSON report (made visible first; the probes cut
+#: records and replies far below this).
+JSON_LINE_LIMIT = 10_000
+
+
+def json_safe(value: object) -> object:
+    """``value`` with every string in it (keys too) made visible line by line, whatever built it.
+
+    JSON's own escapes are not enough: ``jq -r`` turns ``\\u001b`` back into a raw ESC on the
+    terminal, and a lone surrogate (``\\udce0``, a byte that was not UTF-8) makes strict parsers
+    refuse the whole report. So at this one boundary each string gets what the text report
+    gives it: control characters, bidi controls and lone surrogates as visible escapes, length
+    capped. Line breaks stay: they are the layout of details and fixes (remote text inside them
+    was made visible by the rules, where a line break becomes ``\\n``)."""
+    if isinstance(value, str):
+        return "\n".join(visible(line, JSON_LINE_LIMIT) for line in value.split("\n"))
+    if isinstance(value, dict):
+        return {json_safe(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
+
+
 def to_json(diagnosis: Diagnosis) -> str:
-    """The JSON report; ``ensure_ascii`` keeps control characters escaped for any terminal."""
-    return json.dumps(diagnosis.to_json(), indent=2, ensure_ascii=True) + "\n"
+    """The JSON report: every string made visible (:func:`json_safe`), and ASCII only
+    (``ensure_ascii``), so any terminal, pipe or strict parser takes it as it is."""
+    return json.dumps(json_safe(diagnosis.to_json()), indent=2, ensure_ascii=True) + "\n"
 
 
 RENDERERS = {"text": to_text, "markdown": to_markdown, "json": to_json}

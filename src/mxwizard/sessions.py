@@ -8,15 +8,25 @@ Session files come from anywhere (a colleague, a forum post, an attacker), so :f
 checks every field and answers a bad file with one :class:`SessionError` line, never a traceback.
 The text in them is kept as it was and made visible only where it is shown. :func:`timeline` and
 :func:`play` give the recorded pace of a session for ``mxwizard replay``; the TUI's timed
-playback uses the same :func:`timeline`. Headless: no Textual here.
+playback uses the same :func:`timeline` and :func:`real_pause`. Headless: no Textual here.
+
+Everything here is linear in the size of the file, because a hostile file is as large as the
+limits allow: the size is checked before a byte is parsed, each multi-line reply is read once
+(:func:`annotate_recorded`), and no single pause of a replay lasts more than
+:data:`MAX_REAL_PAUSE_S` seconds, whatever the speed. Files are written with :func:`write_new_file`,
+which never follows a symbolic link and never replaces a file unless asked to.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import os
 import re
+import stat
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,11 +35,21 @@ from typing import Any, TextIO
 
 from mxwizard import __version__
 from mxwizard.dnsview import render_lookup
+from mxwizard.knowledge.replies import meaning, parse_reply
+from mxwizard.knowledge.smtp_commands import extension_note
 from mxwizard.probes.dns import Lookup, Outcome, Record
-from mxwizard.transcript import Direction, Transcript, TranscriptLine, annotate_session, render_line
+from mxwizard.transcript import (
+    Annotator,
+    Direction,
+    Transcript,
+    TranscriptLine,
+    annotate,
+    render_line,
+)
 from mxwizard.untrusted import visible
 
-#: Files larger than this are refused before they are parsed.
+#: Files larger than this are refused before they are parsed (a real check's report is well under
+#: a megabyte; the limit also bounds the work a hostile file can cause).
 MAX_FILE_BYTES = 32 * 1024 * 1024
 #: The most SMTP sessions, lines in all and DNS lookups a session file may hold.
 MAX_TRANSCRIPTS = 1000
@@ -42,6 +62,21 @@ MAX_T_MS = 86_400_000.0
 #: The longest pause a replay keeps between two lines, in recorded milliseconds: a session that
 #: waited minutes for a slow server would otherwise bore the class.
 MAX_PAUSE_MS = 60_000.0
+#: The speeds a replay accepts besides 0 (no pauses): slower than a tenth of the recorded pace
+#: turns seconds into minutes, faster than a hundred times is "no pauses" in all but name.
+MIN_SPEED = 0.1
+MAX_SPEED = 100.0
+#: The longest a replay ever waits between two lines, in real seconds, at any speed: a class
+#: watching a slow session at 0.1x should not stare at a frozen screen.
+MAX_REAL_PAUSE_S = 5.0
+#: The note of the lines inside a long reply (see :func:`annotate_recorded`).
+REPLY_GOES_ON = "the reply goes on"
+#: How much of one line the annotator reads in a replay: twice the 512 octets RFC 5321 allows a
+#: reply line (4.5.3.1.5), so every line a real server sends is read in full.
+ANNOTATED_CHARS = 1024
+
+#: Called while a file loads with the fraction done (0.0 to 1.0); it may raise to abandon the load.
+Progress = Callable[[float], None]
 
 
 class SessionError(ValueError):
@@ -98,34 +133,197 @@ def default_file_name(session: Session) -> str:
     return f"mxwizard-session-{slug}.json"
 
 
-def save_session(session: Session, path: str | os.PathLike[str]) -> Path:
-    """Write ``session`` to ``path`` as JSON; returns the path written. Raises ``OSError``."""
+def save_session(session: Session, path: str | os.PathLike[str], *, replace: bool = False) -> Path:
+    """Write ``session`` to ``path`` as JSON; returns the path written.
+
+    Raises ``FileExistsError`` if the file exists and ``replace`` is false, and ``OSError`` for
+    anything else (see :func:`write_new_file`).
+    """
+    return write_new_file(path, session_text(session), replace=replace)
+
+
+def session_text(session: Session) -> str:
+    """The session as a session file holds it: indented JSON, ASCII only."""
+    return json.dumps(session.to_json(), indent=2, ensure_ascii=True) + "\n"
+
+
+def write_new_file(path: str | os.PathLike[str], text: str, *, replace: bool = False) -> Path:
+    """Write ``text`` (UTF-8) to a new file at ``path``; returns the path written.
+
+    The file is created exclusively, so nothing is overwritten and no symbolic link is followed:
+    an existing regular file raises ``FileExistsError`` (ask, then call again with ``replace``);
+    a link, a directory or a device under that name raises :class:`NotReplaceable`. With
+    ``replace``, an existing regular file is replaced atomically: written beside it, then renamed
+    over it (a rename replaces the name, it never writes through a link).
+    """
     target = Path(os.path.expanduser(os.fspath(path)))
-    text = json.dumps(session.to_json(), indent=2, ensure_ascii=True) + "\n"
-    target.write_text(text, encoding="utf-8")
+    data = text.encode("utf-8")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(target, flags, 0o644)
+    except FileExistsError:
+        existing = os.lstat(target)
+        if not stat.S_ISREG(existing.st_mode):
+            raise NotReplaceable(errno.EEXIST, "a link, folder or device has that name, and it is "
+                                 "never replaced", str(target)) from None
+        if not replace:
+            raise
+        return _replace_file(target, data, stat.S_IMODE(existing.st_mode))
+    with os.fdopen(fd, "wb") as stream:
+        stream.write(data)
+    return target
+
+
+class NotReplaceable(OSError):
+    """The name to write to is a link, a directory or a device: never written through."""
+
+
+def _replace_file(target: Path, data: bytes, mode: int) -> Path:
+    """Write ``data`` to a fresh file beside ``target`` (keeping ``mode``), then rename it over
+    ``target``; the temporary file is removed if anything fails."""
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name[:40]}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
     return target
 
 
 # --- loading and checking ---------------------------------------------------------------------
 
-def load_session(path: str | os.PathLike[str]) -> Session:
-    """Read and check a session file; raises :class:`SessionError` with one line on any problem."""
+def load_session(path: str | os.PathLike[str], *, directory: str | os.PathLike[str] | None = None,
+                 progress: Progress | None = None) -> Session:
+    """Read and check a session file; raises :class:`SessionError` with one line on any problem.
+
+    See :func:`open_session_file` for ``directory``; ``progress`` is told how far the load has
+    come (see :data:`Progress`).
+    """
+    return open_session_file(path, directory=directory).load(progress)
+
+
+def open_session_file(path: str | os.PathLike[str], *,
+                      directory: str | os.PathLike[str] | None = None,
+                      regular_only: bool = False) -> SessionFile:
+    """Open a session file and check its size, without reading it (quick: the wizard does this at
+    once and leaves the reading to a worker). Raises :class:`SessionError` with one line.
+
+    With ``directory``, ``path`` must be a bare file name in that directory, a regular file and
+    not a symbolic link: the browser wizard (``mxwizard serve``) opens files this way, so that a
+    visitor cannot read anything outside the directory fixed when the server started.
+    ``regular_only`` refuses pipes and devices (and never waits for a pipe's writer); without it,
+    ``mxwizard replay <(...)`` reads a pipe.
+    """
     shown = visible(os.fspath(path), 200)
     try:
-        file = Path(os.path.expanduser(os.fspath(path)))
-        if file.is_dir():
-            raise SessionError(f"{shown} is a directory, not a session file")
-        with file.open("rb") as stream:
-            data = stream.read(MAX_FILE_BYTES + 1)
+        if directory is not None:
+            fd = _open_confined(os.fspath(path), directory, shown)
+        else:
+            flags = os.O_RDONLY | (getattr(os, "O_NONBLOCK", 0) if regular_only else 0)
+            fd = os.open(os.path.expanduser(os.fspath(path)), flags)
     except OSError as exc:
         raise SessionError(f"cannot read {shown}: {visible(exc.strerror or str(exc), 200)}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise SessionError(f"{shown} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
-    return parse_session(data, shown)
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise SessionError(f"{shown} is a directory, not a session file")
+        if (regular_only or directory is not None) and not stat.S_ISREG(info.st_mode):
+            raise SessionError(f"{shown} is not a plain file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise SessionError(_too_big(shown))
+        if regular_only:
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return SessionFile(fd, shown, info.st_size)
 
 
-def parse_session(data: bytes | str, name: str = "the session file") -> Session:
+def _open_confined(name: str, directory: str | os.PathLike[str], shown: str) -> int:
+    """Open ``name`` inside ``directory`` without following a link or leaving the directory."""
+    if not name or name in (".", "..") or "/" in name or os.sep in name or "\0" in name:
+        raise SessionError(f"{shown} is not a file name: here only the names of files in "
+                           f"{visible(os.fspath(directory), 200)} can be opened")
+    folder = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        return os.open(name, flags, dir_fd=folder)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SessionError(f"{shown} is a symbolic link; here only plain files are opened") from None
+        raise
+    finally:
+        os.close(folder)
+
+
+def _too_big(shown: str) -> str:
+    return f"{shown} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB, more than a session file holds"
+
+
+#: How much is read at a time (the progress moves between reads).
+_CHUNK = 256 * 1024
+
+
+@dataclass
+class SessionFile:
+    """An open session file whose size is known to be within the limit, not yet read."""
+
+    fd: int
+    #: The name as given, made visible (for messages).
+    shown: str
+    #: The size when it was opened (0 for a pipe).
+    size: int
+
+    def load(self, progress: Progress | None = None) -> Session:
+        """Read, check and annotate the session, then close the file; raises :class:`SessionError`
+        (or whatever ``progress`` raises to abandon the load)."""
+        report = progress or _no_progress
+        try:
+            data = self._read(report)
+        finally:
+            self.close()
+        return parse_session(data, self.shown, progress=report)
+
+    def close(self) -> None:
+        """Close the file (again: harmless)."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __del__(self) -> None:
+        """A file handed to a worker that was cancelled before it ran is closed here."""
+        self.close()
+
+    def _read(self, report: Progress) -> bytes:
+        """At most :data:`MAX_FILE_BYTES`, even from a pipe or a file that grows meanwhile."""
+        expected = max(self.size, 1)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while chunk := os.read(self.fd, _CHUNK):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_FILE_BYTES:
+                    raise SessionError(_too_big(self.shown))
+                report(0.2 * min(1.0, size / expected))
+        except OSError as exc:
+            raise SessionError(f"cannot read {self.shown}: "
+                               f"{visible(exc.strerror or str(exc), 200)}") from None
+        return b"".join(chunks)
+
+
+def _no_progress(fraction: float) -> None:
+    """The progress report of a load nobody watches."""
+
+
+def parse_session(data: bytes | str, name: str = "the session file", *,
+                  progress: Progress | None = None) -> Session:
     """Check and convert the text of a session file (see :func:`load_session`)."""
+    report = progress or _no_progress
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError:
@@ -139,8 +337,9 @@ def parse_session(data: bytes | str, name: str = "the session file") -> Session:
                            f"{exc.msg.lower()})") from None
     except ValueError as exc:  # NaN / Infinity
         raise SessionError(f"{name} is not valid JSON ({visible(str(exc), 80)})") from None
+    report(0.3)
     try:
-        return _session(raw)
+        return _session(raw, report)
     except SessionError as exc:
         raise SessionError(f"{name}: {exc}") from None
 
@@ -149,7 +348,7 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def _session(raw: object) -> Session:
+def _session(raw: object, report: Progress) -> Session:
     if not isinstance(raw, dict):
         raise SessionError("not a session: the file must hold one JSON object, as "
                            "'mxwizard check ... --format json' writes")
@@ -166,27 +365,50 @@ def _session(raw: object) -> Session:
     verdict = {str(k)[:40]: _string(v, f"verdict.{visible(str(k), 40)}", 1000)
                for k, v in _mapping(verdict_raw, "verdict").items()
                if k in ("status", "summary", "side")}
-    transcripts = [_transcript(t, f"transcripts[{i}]")
-                   for i, t in enumerate(_list(raw.get("transcripts", []), "transcripts", MAX_TRANSCRIPTS))]
-    if sum(len(t.lines) for t in transcripts) > MAX_LINES:
+    raw_transcripts = _list(raw.get("transcripts", []), "transcripts", MAX_TRANSCRIPTS)
+    total = sum(len(item.get("lines", ())) for item in raw_transcripts
+                if isinstance(item, dict) and isinstance(item.get("lines"), list))
+    if total > MAX_LINES:  # counted before a single line is converted
         raise SessionError(f"more than {MAX_LINES} transcript lines")
+    steps = _Steps(report, 0.3, 1.0, 2 * total)
+    transcripts = [_transcript(t, f"transcripts[{i}]", steps) for i, t in enumerate(raw_transcripts)]
     lookups = [_lookup(item, f"dns[{i}]")
                for i, item in enumerate(_list(raw.get("dns", []), "dns", MAX_LOOKUPS))]
     if not transcripts and not lookups:
         raise SessionError("it holds no SMTP session and no DNS lookup to replay")
     elapsed = _number(raw.get("elapsed_ms", 0.0), "elapsed_ms", MAX_T_MS)
     for transcript in transcripts:  # the notes are the knowledge base's, not the file's
-        annotate_session(transcript)
+        annotate_recorded(transcript, steps)
+    report(1.0)
     return Session(kind, target, transcripts, lookups, verdict, elapsed)
 
 
-def _transcript(raw: object, where: str) -> Transcript:
+class _Steps:
+    """Counts lines done and reports the fraction every so many lines (not every line: the report
+    may cross threads)."""
+
+    EVERY = 2000
+
+    def __init__(self, report: Progress, start: float, end: float, total: int) -> None:
+        self.report, self.start, self.span, self.total = report, start, end - start, max(total, 1)
+        self.done = 0
+
+    def step(self) -> None:
+        """One more line done."""
+        self.done += 1
+        if self.done % self.EVERY == 0:
+            self.report(self.start + self.span * min(1.0, self.done / self.total))
+
+
+def _transcript(raw: object, where: str, steps: _Steps) -> Transcript:
     item = _mapping(raw, where)
     port = item.get("port", 25)
     if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
         raise SessionError(f"{where}.port must be a port number (0 to 65535)")
-    lines = [_line(line, f"{where}.lines[{i}]")
-             for i, line in enumerate(_list(item.get("lines", []), f"{where}.lines", MAX_LINES))]
+    lines: list[TranscriptLine] = []
+    for i, line in enumerate(_list(item.get("lines", []), f"{where}.lines", MAX_LINES)):
+        lines.append(_line(line, f"{where}.lines[{i}]"))
+        steps.step()
     # names and addresses are made visible at once: some views print them as they are
     return Transcript(visible(_string(item.get("host", ""), f"{where}.host", 1000), 1000),
                       visible(_string(item.get("ip", ""), f"{where}.ip", 200), 200), port, lines)
@@ -269,6 +491,120 @@ def _number(raw: object, where: str, limit: float) -> float:
     return value
 
 
+# --- notes for a recorded session ------------------------------------------------------------
+
+def annotate_recorded(transcript: Transcript, steps: _Steps | None = None) -> Transcript:
+    """Give every line of a recorded session its note, in time linear in the session's size.
+
+    The live :class:`~mxwizard.transcript.Annotator` reads a reply line by line as it arrives,
+    so each line is judged on the whole reply so far: fine for the handful of lines a real reply
+    has, quadratic for a file holding one reply of thousands of lines (2,000 lines took over a
+    minute). A recording is complete, so here each multi-line reply is read once. The annotator
+    sees its first line (the code and what it means) and its last line (which ends the reply);
+    the lines between are noted on their own, an EHLO extension by its keyword and any other line
+    as "the reply goes on"; and the reply's whole text is read once more, so that a big
+    provider's wording anywhere in it is named, on the reply's second line. Every other line goes
+    through the annotator as it does live, so a real session gets the notes it got when it was
+    recorded. The annotator reads at most :data:`ANNOTATED_CHARS` of a line, which bounds the
+    work a file of absurdly long lines can cause.
+    """
+    annotator = Annotator()
+    reply = _ReplyReader()
+    for line in transcript.lines:
+        if reply.is_inside(line):
+            line.note = reply.inner_note(line)
+        else:
+            reply.before(line)
+            if len(line.text) <= ANNOTATED_CHARS:
+                annotate(line, annotator)
+            else:  # the annotator reads the start only; the line keeps all its text
+                start = TranscriptLine(line.t_ms, line.dir, line.text[:ANNOTATED_CHARS], line.note,
+                                       line.encrypted)
+                line.note = annotate(start, annotator).note
+            reply.after(line)
+        if steps is not None:
+            steps.step()
+    return transcript
+
+
+#: The most text of one reply read at once to name a provider (the knowledge base reads no more).
+_REPLY_TEXT = 20_000
+
+
+class _ReplyReader:
+    """Follows the flow of a session the way the annotator does, to tell which lines lie inside a
+    multi-line reply (after its first line, before its last), and reads each such reply's text
+    once when it ends."""
+
+    def __init__(self) -> None:
+        self.verb = ""  # the command the next reply answers
+        self.awaiting = True  # a reply (the greeting, at first) is expected
+        self.started = False  # a reply's first line has been seen, its last not yet
+        self.greeted = False
+        self.code = 0
+        self.text: list[str] = []  # the reply's text so far, up to _REPLY_TEXT characters
+        self.room = _REPLY_TEXT
+        self.second: TranscriptLine | None = None  # the reply's second line, if it has more
+        self.notes: set[str] = set()  # the notes its first and last line got
+        self.ending = False  # the line being annotated ends a reply of three lines or more
+
+    def is_inside(self, line: TranscriptLine) -> bool:
+        """True for a reply line after the reply's first and before its last."""
+        return (line.dir is Direction.SERVER and self.started and line.text[3:4] == "-"
+                and parse_reply(line.text) is not None)
+
+    def inner_note(self, line: TranscriptLine) -> str:
+        """The note of a line inside a reply, from that line alone."""
+        parsed = parse_reply(line.text)
+        assert parsed is not None  # is_inside said so
+        self._keep(parsed[2])
+        if self.greeted and self.verb == "EHLO" and parsed[0] == 250:
+            keyword, _, parameters = parsed[2].partition(" ")
+            # the same bounded inputs as the live annotator, so the note is as short as there
+            return extension_note(visible(keyword, 24), visible(parameters.strip(), 30))
+        if self.second is None:
+            self.second = line
+        return REPLY_GOES_ON
+
+    def before(self, line: TranscriptLine) -> None:
+        """Take in a line that the annotator is about to read."""
+        self.ending = False
+        if line.dir is Direction.CLIENT:
+            if not line.text.startswith("<message"):
+                self.verb = {".": "<message>", "<redacted>": "AUTH"}.get(
+                    line.text, line.text.split(" ", 1)[0].upper())
+                self.awaiting, self.started = True, False
+            return
+        parsed = parse_reply(line.text) if line.dir is Direction.SERVER and self.awaiting else None
+        if parsed is None:
+            return
+        if not self.started:  # the first line of a reply
+            self.code, self.text, self.room = parsed[0], [], _REPLY_TEXT
+            self.second, self.notes = None, set()
+            self._keep(" ".join(filter(None, parsed[1:])))
+        else:
+            self._keep(parsed[2])
+            self.ending = self.second is not None
+        self.started = line.text[3:4] == "-"
+        if not self.started:
+            self.awaiting, self.greeted = False, True
+
+    def after(self, line: TranscriptLine) -> None:
+        """The annotator has noted ``line``: at the end of a long reply, name the provider whose
+        wording is in it, if the first and last line did not."""
+        self.notes.add(line.note)
+        if not self.ending or self.second is None:
+            return
+        found = meaning(self.code, " ".join(self.text))
+        if found.provider and found.note not in self.notes:
+            self.second.note = found.note
+
+    def _keep(self, text: str) -> None:
+        if self.room > 0:
+            self.text.append(text[: self.room])
+            self.room -= len(text) + 1
+
+
 # --- the recorded pace -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -279,6 +615,14 @@ class Cue:
     transcript: Transcript | None = None
     line: TranscriptLine | None = None
     lookup: Lookup | None = None
+
+
+def real_pause(wait_ms: float, speed: float) -> float:
+    """The real seconds to wait for a recorded pause of ``wait_ms`` at ``speed`` (0: none): the
+    recorded pause divided by the speed, but never more than :data:`MAX_REAL_PAUSE_S`."""
+    if speed <= 0 or wait_ms <= 0:
+        return 0.0
+    return min(wait_ms / 1000.0 / max(speed, MIN_SPEED), MAX_REAL_PAUSE_S)
 
 
 def pause_between(previous: float | None, current: float) -> float:
@@ -318,8 +662,9 @@ def play(session: Session, speed: float, fmt: str, out: TextIO,
     """Print ``session`` cue by cue at the recorded pace times ``speed`` (0: no waiting).
 
     ``fmt`` is ``text`` (what a terminal reader wants: headings, arrows, notes) or ``json`` (one
-    JSON object per line, for scripts). ``sleep`` waits (default ``time.sleep``). Returns how many
-    cues were printed.
+    JSON object per line, for scripts). ``sleep`` waits (default ``time.sleep``); no single wait
+    is longer than :data:`MAX_REAL_PAUSE_S` (see :func:`real_pause`). Returns how many cues were
+    printed.
     """
     cues = timeline(session)
     wait = sleep or time.sleep
@@ -331,8 +676,9 @@ def play(session: Session, speed: float, fmt: str, out: TextIO,
     current: Transcript | None = None
     start = 0.0
     for index, cue in enumerate(cues):
-        if speed > 0 and cue.wait_ms > 0:
-            wait(cue.wait_ms / 1000.0 / speed)
+        seconds = real_pause(cue.wait_ms, speed)
+        if seconds > 0:
+            wait(seconds)
         if fmt == "json":
             out.write(json.dumps(_cue_json(cue), ensure_ascii=True) + "\n")
         elif cue.lookup is not None:

@@ -49,6 +49,17 @@ def _is_safe(ch: str) -> bool:
     return category not in {"Cc", "Cs", "Cf", "Co", "Cn", "Zl", "Zp"}
 
 
+def _plain(ch: str) -> bool:
+    """True when ``ch`` is shown as itself (printable ASCII, or a safe non-ASCII character)."""
+    return (ch.isascii() and " " <= ch <= "~") or (not ch.isascii() and _is_safe(ch))
+
+
+def unsafe_character(text: str) -> str | None:
+    """The first character of ``text`` that :func:`visible` would escape, or None: how input
+    parsers refuse what must never reach the wire or a report (controls, bidi, surrogates)."""
+    return next((ch for ch in text if not _plain(ch)), None)
+
+
 def visible(text: str, limit: int = DEFAULT_LIMIT) -> str:
     """Return ``text`` with every unsafe character escaped and at most ``limit`` characters.
 
@@ -58,8 +69,7 @@ def visible(text: str, limit: int = DEFAULT_LIMIT) -> str:
     out: list[str] = []
     length = 0
     for index, ch in enumerate(text):
-        piece = ch if (ch.isascii() and " " <= ch <= "~") or (not ch.isascii() and _is_safe(ch)) \
-            else _escape(ch)
+        piece = ch if _plain(ch) else _escape(ch)
         if length + len(piece) > limit:
             out.append(f"…(+{len(text) - index})")
             break

@@ -31,11 +31,17 @@ class SpfFacts:
     not_evaluated: str = ""
 
 
+def _terms_needed(tree: SpfNode) -> str:
+    """How many DNS-querying terms the record needs: the count, or "more than 10" when the
+    walk stopped where an evaluator stops (the rest was never fetched)."""
+    return f"more than {LOOKUP_LIMIT}" if tree.walk_stopped() else str(tree.lookup_terms())
+
+
 def _evidence(found: SpfFacts) -> tuple[str, ...]:
     verdict = found.mailfrom
     if verdict is None:
         return (*found.tree.lines(),
-                f"DNS-querying terms in the record and its includes: {found.tree.lookup_terms()} "
+                f"DNS-querying terms in the record and its includes: {_terms_needed(found.tree)} "
                 f"of {LOOKUP_LIMIT} allowed")
     counts = (f"DNS lookups used: {verdict.lookups} of {LOOKUP_LIMIT} allowed; lookups that found "
               f"nothing: {verdict.void_lookups} of {VOID_LIMIT} allowed")
@@ -73,11 +79,11 @@ def judge_spf(facts: Facts, found: SpfFacts) -> list[Finding]:
             detail=(f"Receivers checking SPF for mail from {domain} sent by {ip} get 'pass' "
                     f"(decided by {visible(verdict.mechanism or 'the record', 200)})."),
             evidence=evidence))
-        heavy = found.tree.lookup_terms()
-        if heavy > LOOKUP_LIMIT:
+        if found.tree.lookup_terms() > LOOKUP_LIMIT:
             findings.append(Finding(
                 "spf.lookup-risk", Status.WARN,
-                f"The SPF record of {domain} has {heavy} terms that cost a DNS lookup",
+                f"The SPF record of {domain} has {_terms_needed(found.tree)} terms that cost a "
+                "DNS lookup",
                 detail=(f"The limit is {LOOKUP_LIMIT}. This check passed because a match came "
                         "early, but mail from your other senders (listed further down) makes "
                         "receivers evaluate more of the record, hit the limit and get a "
@@ -180,11 +186,12 @@ def judge_record(found: SpfFacts) -> list[Finding]:
         where = "" if node is tree else f" (in {visible(node.domain, 200)}, reached by {node.via})"
         if node.record is not None:
             faults += [f"{visible(p, 200)}{where}" for p in node.record.problems]
-        if node.problem and not node.problem.startswith(("lookup failed", "too deep")):
+        if node.problem and not node.problem.startswith("lookup failed"):
             faults.append(f"{visible(node.problem, 200)}{where}")
     count = tree.lookup_terms()
     if count > LOOKUP_LIMIT:
-        faults.append(f"it needs {count} DNS lookups where {LOOKUP_LIMIT} are allowed")
+        faults.append(f"it needs {_terms_needed(tree)} DNS lookups where {LOOKUP_LIMIT} are "
+                      "allowed")
     if faults:
         return [skipped, Finding(
             "spf.permerror", Status.FAIL, f"The SPF record of {domain} is broken (permerror)",

@@ -6,6 +6,9 @@ makes its decision about the sender. The answer is read with the reply knowledge
 ``550 5.7.25`` points back to reverse DNS, a Spamhaus text to the blocklist step, ``S3140`` to
 Microsoft's own list. Connections that time out on every MX while the hosts answer elsewhere mean
 outbound port 25 is blocked on the way (usually by the user's ISP).
+
+Like a sender, the rehearsal gives up after the ``SENDER_MX_HOSTS`` most preferred hosts, and
+each attempt ends within its session budget (see :mod:`mxwizard.diagnosis.visits`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from mxwizard.diagnosis.mx_rules import judge_mx, judge_mx_hosts, reachable_host
 from mxwizard.diagnosis.runner import Context
 from mxwizard.diagnosis.smtp_rules import port25_blocked
 from mxwizard.diagnosis.tree import Facts, Step
-from mxwizard.diagnosis.visits import Visit, decisive_reply, visit_in_order
+from mxwizard.diagnosis.visits import SENDER_MX_HOSTS, Visit, decisive_reply, visit_in_order
 from mxwizard.inputs import MailAddress
 from mxwizard.knowledge.bounces import bounce_class
 from mxwizard.knowledge.replies import meaning
@@ -57,6 +60,9 @@ class Rehearsal:
     recipient: str
     helo: str
     visits: list[Visit]
+    #: MX hosts beyond the SENDER_MX_HOSTS most preferred, never tried because none of those
+    #: gave a final answer (a sender would queue the mail and try again later).
+    left_out: int = 0
 
 
 def _theirs(finding: Finding) -> Finding:
@@ -75,7 +81,24 @@ def judge_recipient_mx(facts: Facts, found: MailRoute) -> list[Finding]:
 
 
 def judge_rehearsal(facts: Facts, rehearsal: Rehearsal) -> list[Finding]:
-    """Accepted, deferred, rejected (with the pointer to the cause), or port 25 blocked."""
+    """Accepted, deferred, rejected (with the pointer to the cause), or port 25 blocked; and a
+    note when the rehearsal gave up before the last MX host, as senders do."""
+    findings = _verdict(facts, rehearsal)
+    if rehearsal.left_out:
+        tried = len(rehearsal.visits)
+        findings.append(Finding(
+            "delivery.hosts-left-out", Status.INFO,
+            f"Your server would give up after the {SENDER_MX_HOSTS} most preferred MX hosts",
+            detail=(f"None of the {tried} most preferred MX hosts of the recipient's domain took "
+                    f"or refused the mail for good. Senders try at most {SENDER_MX_HOSTS} "
+                    "(Postfix: smtp_mx_address_limit, Exim: hosts_max_try), then keep the "
+                    "message in their queue and try again later; so did the rehearsal, and the "
+                    f"other {rehearsal.left_out} MX hosts were not tried."),
+            side=Side.NONE))
+    return findings
+
+
+def _verdict(facts: Facts, rehearsal: Rehearsal) -> list[Finding]:
     visits = rehearsal.visits
     if not visits:
         return []
@@ -140,10 +163,14 @@ def delivery_steps(sender: MailAddress, recipient: MailAddress,
     async def observe_delivery(ctx: Context) -> Rehearsal:
         found: MailRoute = ctx.facts["recipient-mx"]
         name = helo_of(ctx.facts)
-        visits = await visit_in_order(ctx, reachable_hosts(ctx.facts, found.hosts), helo=name,
+        hosts = reachable_hosts(ctx.facts, found.hosts)
+        visits = await visit_in_order(ctx, hosts, helo=name,
                                       sender=str(sender),
                                       recipients=[str(recipient)])
-        return Rehearsal(str(sender), str(recipient), name, visits)
+        last = decisive_reply(visits[-1].final) if visits else None
+        finished = last is not None and not last.transient
+        left_out = 0 if finished else max(0, len(hosts) - SENDER_MX_HOSTS)
+        return Rehearsal(str(sender), str(recipient), name, visits, left_out)
 
     def no_hosts(facts: Facts) -> str:
         route: MailRoute = facts["recipient-mx"]

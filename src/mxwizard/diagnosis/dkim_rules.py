@@ -15,6 +15,8 @@ from mxwizard.diagnosis.findings import Finding, Side, Status
 from mxwizard.diagnosis.tree import Facts
 from mxwizard.dnsview import dig_command
 from mxwizard.probes.dkim import (
+    MAX_RSA_BITS,
+    MAX_SIGNATURES,
     MIN_RSA_BITS,
     RECOMMENDED_RSA_BITS,
     DkimKey,
@@ -52,7 +54,8 @@ def _key_evidence(key: DkimKey) -> tuple[str, ...]:
 
 
 def judge_key(key: DkimKey) -> list[Finding]:
-    """dkim.no-key, dkim.key-revoked, dkim.key-too-small, dkim.key-malformed or dkim.ok."""
+    """dkim.no-key, dkim.key-revoked, dkim.key-too-small, dkim.key-too-large, dkim.key-malformed
+    or dkim.ok."""
     name = visible(key.name, 300)
     evidence = _key_evidence(key)
     if key.state is KeyState.LOOKUP_FAILED:
@@ -81,6 +84,15 @@ def judge_key(key: DkimKey) -> list[Finding]:
             detail=(f"Receivers ignore RSA keys shorter than {MIN_RSA_BITS} bits (RFC 8301), so "
                     "signatures made with it count as failed."),
             fix=_publish(key.selector, key.domain), side=Side.YOU, evidence=evidence)]
+    if key.state is KeyState.TOO_LARGE:
+        return [Finding(
+            "dkim.key-too-large", Status.WARN, f"The DKIM key at {name} is too large to check",
+            detail=(f"{visible(key.problem, 300)}. Signatures made with it were not verified "
+                    "here, and receivers whose software refuses such keys count them as failed."),
+            fix=(f"Use an RSA key of {RECOMMENDED_RSA_BITS} bits (at most {MAX_RSA_BITS}) with the "
+                 "public exponent 65537, which is what every key tool makes.\n"
+                 + _publish(key.selector, key.domain)),
+            side=Side.YOU, evidence=evidence)]
     if key.state is KeyState.MALFORMED:
         return [Finding(
             "dkim.key-malformed", Status.FAIL, f"The DKIM key record at {name} is malformed",
@@ -133,6 +145,13 @@ def judge_signature(check: SignatureCheck) -> list[Finding]:
                         detail="Signed headers: " + ", ".join(check.signed_headers))]
     if check.verdict is Verdict.KEY_PROBLEM and check.key is not None:
         return judge_key(check.key)
+    if check.verdict is Verdict.NOT_CHECKED:
+        return [Finding(
+            "dkim.untested", Status.ERROR, f"The message's DKIM signature ({who}) was not checked",
+            detail=(f"It could not be checked in time: {visible(check.detail, 200)}. This says "
+                    "nothing about the signature itself."),
+            fix="Run the check again, with a longer --timeout if the DNS answers slowly.",
+            side=Side.NETWORK)]
     why, fix = _WHY.get(check.verdict, (visible(check.detail, 300), "See the detail."))
     status = Status.INFO if check.verdict is Verdict.UNSUPPORTED else Status.FAIL
     return [Finding(
@@ -162,6 +181,18 @@ def judge_dkim(facts: Facts, found: DkimFacts) -> list[Finding]:
                 side=Side.YOU))
         for check in found.message.signatures:
             findings += judge_signature(check)
+        skipped = found.message.total - len(found.message.signatures)
+        if skipped > 0 and not found.message.problem:
+            findings.append(Finding(
+                "dkim.signatures-skipped", Status.INFO,
+                f"{skipped} more DKIM signature{'s' if skipped > 1 else ''} of the message "
+                "were not checked",
+                detail=(f"The message carries {found.message.total} DKIM-Signature headers; the "
+                        f"first {MAX_SIGNATURES} (from the top) were checked. Receivers stop "
+                        "early too (OpenDKIM checks 3 by default), so a signature further down "
+                        "may never be looked at by them either."),
+                fix=("Sign once per domain that matters: usually your own signature is "
+                     "enough, with your provider's if it signs too.")))
     if not findings:
         findings.append(Finding(
             "dkim.not-checked", Status.INFO, "DKIM was not checked",

@@ -4,15 +4,19 @@ The postmaster's questions in order: does the domain exist and have MX records; 
 point (real host names with public addresses and reverse DNS); then, for each MX host in
 preference order, does it answer on port 25 and accept mail for the domain. Lookups that do not
 depend on each other (every MX host's addresses, PTRs and forward confirmations) overlap.
+
+The SMTP visits are bounded (see :mod:`mxwizard.diagnosis.visits`): the ``MAX_MX_HOSTS`` most
+preferred hosts are visited, a note names the others, and each session ends within its budget.
 """
 
 from __future__ import annotations
 
+from mxwizard.diagnosis.findings import Finding, Side, Status
 from mxwizard.diagnosis.mx_rules import judge_hosts, judge_mx, reachable_hosts
 from mxwizard.diagnosis.runner import Context
 from mxwizard.diagnosis.smtp_rules import MailWalk, judge_smtp
 from mxwizard.diagnosis.tree import Facts, Plan, Step
-from mxwizard.diagnosis.visits import PROBE_HELO, visit_all
+from mxwizard.diagnosis.visits import MAX_MX_HOSTS, PROBE_HELO, most_preferred, visit_all
 from mxwizard.inputs import Domain, MailAddress
 from mxwizard.probes.dns import Outcome
 from mxwizard.probes.mx import MxFacts, MxHost, mx_hosts, mx_records
@@ -40,6 +44,29 @@ def _no_addresses(facts: Facts) -> str:
                 "private-address finding; use --private-network if the domain lives on a "
                 "private network you control)")
     return "no MX host has an address to connect to (see the findings about the MX hosts)"
+
+
+def judge_walk(facts: Facts, walk: MailWalk) -> list[Finding]:
+    """The SMTP rules on the visits, and a note naming the MX hosts that were not visited."""
+    findings = judge_smtp(facts, walk)
+    hosts = reachable_hosts(facts, facts["mx-hosts"])
+    visited, left_out = most_preferred(hosts, MAX_MX_HOSTS)
+    if left_out:
+        domain: str = facts["mx"].domain
+        shown = [f"MX {h.preference} {h.host}: not tested" for h in left_out[:10]]
+        if len(left_out) > len(shown):
+            shown.append(f"... and {len(left_out) - len(shown)} more")
+        findings.append(Finding(
+            "smtp.hosts-left-out", Status.INFO,
+            f"Only the {len(visited)} most preferred of {len(hosts)} MX hosts were tested",
+            detail=(f"{domain} has {len(hosts)} MX hosts that senders could reach. We talked to "
+                    f"the {len(visited)} with the lowest preference values, the ones senders try "
+                    "first; senders give up after a few (Postfix and Exim try at most 5), so the "
+                    f"other {len(left_out)} are hardly ever used, and were not tested."),
+            fix=("Nothing to fix for delivery. If the hosts further down the list matter, "
+                 "give them lower preference values, or keep fewer MX records."),
+            side=Side.NONE, evidence=tuple(shown)))
+    return findings
 
 
 def plan(domain: Domain, mailbox: MailAddress | None = None) -> Plan:
@@ -74,10 +101,10 @@ def plan(domain: Domain, mailbox: MailAddress | None = None) -> Plan:
              "that address. Reverse DNS of the address shows who runs it.",
              observe_hosts, judge_hosts, after=("mx",), skip=_no_hosts,  # type: ignore[arg-type]
              budget=3.5),
-        Step("smtp", "Mail servers on port 25",
+        Step("smtp", "Mail servers (SMTP)",
              "A sender connects to each MX host on port 25 and offers the mail. We do the same, "
              "up to the point where the message itself would be sent, and read every answer.",
-             observe_smtp, judge_smtp, after=("mx-hosts",), skip=_no_addresses,  # type: ignore[arg-type]
+             observe_smtp, judge_walk, after=("mx-hosts",), skip=_no_addresses,  # type: ignore[arg-type]
              budget=16),
     ]
     return Plan("receive", target, tuple(steps))

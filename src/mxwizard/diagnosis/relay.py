@@ -6,6 +6,11 @@ authentication required" (the server wants a login before anything, which is clo
 strangers), never sends DATA — so no message can ever leave — and uses only the reserved example
 domains for the foreign addresses. A yes to RCPT is strong evidence, not proof: some servers say
 yes and throw the mail away, which is why odd-syntax-only acceptances are reported as "possible".
+
+The whole conversation ends within :data:`RELAY_TIMEOUTS` × ``--timeout``, and takes one of the
+diagnosis's SMTP session slots (:func:`mxwizard.diagnosis.visits.smtp_slot`). A conversation cut
+off before every trick was tried (too slow in all, or too many lines) gives no verdict unless
+the server already said yes to relaying: a "closed" from half a test would be a guess.
 """
 
 from __future__ import annotations
@@ -16,10 +21,10 @@ from dataclasses import dataclass, field, replace
 from mxwizard.diagnosis.dns_rules import unanswered
 from mxwizard.diagnosis.findings import Finding, Side, Status
 from mxwizard.diagnosis.runner import Context
-from mxwizard.diagnosis.smtp_rules import _connection
+from mxwizard.diagnosis.smtp_rules import _anomalies, _connection
 from mxwizard.diagnosis.tree import Facts, Plan, Step
 from mxwizard.diagnosis.vantage import probe_refused, refusal_of_probe
-from mxwizard.diagnosis.visits import Visit
+from mxwizard.diagnosis.visits import Visit, smtp_slot
 from mxwizard.inputs import HostPort
 from mxwizard.knowledge.replies import meaning
 from mxwizard.probes.dns import Lookup
@@ -32,6 +37,13 @@ RELAY_HELO = "relay-test.mxwizard.invalid"
 #: Foreign addresses come only from the domains reserved for examples (RFC 2606).
 FOREIGN_SENDER = "relay-test@example.org"
 FOREIGN_RECIPIENT = "relay-test@example.com"
+#: The wall-clock bound of the relay test's conversation, in timeouts: it ends within
+#: RELAY_TIMEOUTS × ``--timeout``, connect included. The test waits for about 27 replies
+#: (greeting, EHLO, and RSET, MAIL FROM, RCPT TO for each of eight tricks); a real server answers
+#: each in well under a second, and even one that tarpits every refusal by a few seconds (as
+#: Exchange does) fits at the default timeout. A server that answers every command just inside
+#: the reply's time limit would otherwise hold the test for 27 timeouts.
+RELAY_TIMEOUTS = 10
 
 
 @dataclass(frozen=True)
@@ -106,9 +118,10 @@ async def _observe(ctx: Context, server: HostPort) -> RelayTest:
     conversation = SmtpConversation(
         server.host, test.ip, port, helo=RELAY_HELO, timeout=ctx.settings.timeout,
         on_line=ctx.session(server.host, test.ip, port), clock=ctx.clock,
-        source_ip=ctx.settings.source_ip,
+        source_ip=ctx.settings.source_ip, budget=RELAY_TIMEOUTS * ctx.settings.timeout,
+        purpose="the relay test",
     )
-    async with ctx.slots:
+    async with smtp_slot(ctx):
         if await conversation.open() and await conversation.run(Command.ehlo()) is not None:
             for variant in variants(_own_domain(server.host, test.ip)):
                 if not conversation.usable:
@@ -167,6 +180,9 @@ def judge_relay(facts: Facts, test: RelayTest) -> list[Finding]:
                           _evidence(test.session))]
     accepted = [a for a in test.attempts if a.rcpt is not None and a.rcpt.positive]
     plain = [a for a in accepted if a.variant.plain]
+    if test.session.cut_off and not accepted and test.auth_required is None and \
+            len(_answered(test)) < len(variants("")):
+        return _cut_off(where, test, evidence)
     if plain:
         return [Finding(
             "relay.open", Status.FAIL, f"{where} is an open relay",
@@ -223,6 +239,26 @@ def judge_relay(facts: Facts, test: RelayTest) -> list[Finding]:
         why = ("it refused the attempts for reasons other than relaying (for example the sender "
                "address), so whether it would relay for others is not known")
     return [_untested(where, why, Side.NONE, evidence)]
+
+
+def _answered(test: RelayTest) -> list[Attempt]:
+    """The attempts that got their answer: a refused MAIL FROM, or a reply to RCPT TO."""
+    return [a for a in test.attempts
+            if a.mail is not None and (not a.mail.positive or a.rcpt is not None)]
+
+
+def _cut_off(where: str, test: RelayTest, evidence: tuple[str, ...]) -> list[Finding]:
+    """No verdict from a conversation the probe cut off before every trick was tried, when the
+    server had said yes to none: the tricks not tried might be the ones it falls for. A flood
+    of lines is a protocol error besides."""
+    session = test.session
+    assert session is not None and session.error is not None
+    after = (f"with {len(_answered(test))} of the {len(variants(''))} relay attempts answered"
+             if test.attempts else "before any relay attempt")
+    untested = _untested(where, f"{session.error}, {after}", Side.NONE,
+                         evidence or _evidence(session))
+    flooded = session.ended == "too many lines"
+    return (_anomalies(Visit(0, test.host, test.ip or "", session)) if flooded else []) + [untested]
 
 
 def _evidence(session: SessionFacts) -> tuple[str, ...]:

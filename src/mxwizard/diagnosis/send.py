@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 from mxwizard.diagnosis.auth_rules import SpfFacts, judge_spf
 from mxwizard.diagnosis.blocklist_rules import BlocklistFacts, judge_blocklists
@@ -35,7 +34,7 @@ from mxwizard.diagnosis.identity_table import judge_identity
 from mxwizard.diagnosis.reconcile import reconcile_send
 from mxwizard.diagnosis.runner import Context
 from mxwizard.diagnosis.tree import Facts, Plan, Step
-from mxwizard.inputs import MailAddress
+from mxwizard.inputs import MAX_MESSAGE_BYTES, InputError, MailAddress, read_regular_file
 from mxwizard.knowledge.blocklists import DEFAULT_DOMAIN_LISTS, DEFAULT_IP_LISTS, ListKind, blocklist
 from mxwizard.probes.dkim import dkim_key, from_domain_of, verify_message
 from mxwizard.probes.dmarc import DmarcFacts, dmarc_record
@@ -47,9 +46,6 @@ from mxwizard.probes.public_ip import PublicIp, Scope, address_scope, detect_pub
 from mxwizard.probes.rdns import ReverseDns, reverse_dns
 from mxwizard.probes.spf import check_spf, include_tree
 
-#: Largest message file read for --message (a DKIM check needs the message, not attachments).
-MAX_MESSAGE_BYTES = 25 * 1024 * 1024
-
 
 def _recorder(ctx: Context) -> Callable[[Lookup], None]:
     """Where lookups made by a probe's own DNS client (an echo server, the lab's whoami) go, so
@@ -58,15 +54,13 @@ def _recorder(ctx: Context) -> Callable[[Lookup], None]:
 
 
 def _read_message(path: str) -> tuple[bytes, str]:
-    """The message file's bytes, or an explanation why it cannot be read."""
+    """The message file's bytes, or an explanation why it cannot be read: only a regular file,
+    opened so that a named pipe cannot hang the check, and never read beyond
+    :data:`~mxwizard.inputs.MAX_MESSAGE_BYTES` (see :func:`~mxwizard.inputs.read_regular_file`)."""
     try:
-        with Path(path).open("rb") as handle:
-            data = handle.read(MAX_MESSAGE_BYTES + 1)
-    except OSError as exc:
-        return b"", f"{path}: {exc.strerror or exc}"
-    if len(data) > MAX_MESSAGE_BYTES:
-        return b"", f"{path} is larger than {MAX_MESSAGE_BYTES // (1024 * 1024)} MB"
-    return data, ""
+        return read_regular_file(path, MAX_MESSAGE_BYTES, "message file"), ""
+    except InputError as exc:
+        return b"", str(exc)
 
 
 def _helo_unknown(helo: str | None) -> Callable[[Facts], str]:

@@ -11,12 +11,21 @@ sender tries them (RFC 5321 §5.1, RFC 6724: IPv6 first, then IPv4): a sender wh
 connection fails falls back to IPv4, so a broken IPv6 side delays mail without stopping it, and
 only a visit per family shows it. The visit that counts is the one a sender ends up with; the
 others ride along in :attr:`Visit.alternates`.
+
+The bounds of the visits live here (the index of every SMTP bound is in
+:mod:`mxwizard.probes.smtp`): each session ends within ``SESSION_TIMEOUTS`` × ``--timeout``;
+at most :data:`MAX_MX_HOSTS` hosts of a domain are visited (:data:`SENDER_MX_HOSTS` in the
+delivery rehearsal, as senders do), the most preferred first; and at most :data:`SMTP_SESSIONS`
+sessions of one diagnosis are open at once, in a pool of their own beside the DNS concurrency.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
+import weakref
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
 from mxwizard.diagnosis.runner import Context
@@ -32,6 +41,40 @@ GREYLIST_WAIT_SECONDS = 3.0
 #: The HELO name of the receive probe when the user gave none: clearly not a real host, so a
 #: server that rejects it tells us about its HELO policy, not about real senders.
 PROBE_HELO = "probe.mxwizard.invalid"
+#: Most MX hosts the receive walk visits: the most preferred ones (the lowest preference values).
+#: A diagnosis looks further down the list than a sender, but not without end: a domain with
+#: hundreds of MX records would otherwise get hundreds of sessions. The others are named in a note.
+MAX_MX_HOSTS = 10
+#: Most MX hosts the delivery rehearsal tries, in preference order, as senders do: Postfix tries
+#: at most 5 addresses (smtp_mx_address_limit), Exim 5 hosts (hosts_max_try).
+SENDER_MX_HOSTS = 5
+#: Most SMTP sessions one diagnosis has open at once: a pool of their own, beside the DNS
+#: concurrency (``Settings.concurrency``, which they count against too), so that a domain with
+#: many MX hosts gets a few sessions at a time, like a sender's, not one per host at once.
+SMTP_SESSIONS = 8
+
+#: One session pool per diagnosis, found by the diagnosis's own semaphore (``Context.slots``),
+#: so that it lives exactly as long as the diagnosis does.
+_pools: weakref.WeakKeyDictionary[asyncio.Semaphore, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def smtp_slot(ctx: Context) -> AsyncIterator[None]:
+    """Hold one of the diagnosis's :data:`SMTP_SESSIONS` session slots (and one network slot)
+    while an SMTP session runs: the time a session waits here is not part of its budget."""
+    pool = _pools.get(ctx.slots)
+    if pool is None:
+        pool = _pools[ctx.slots] = asyncio.Semaphore(
+            max(1, min(SMTP_SESSIONS, ctx.settings.concurrency)))
+    async with pool, ctx.slots:
+        yield
+
+
+def most_preferred(hosts: list[MxHost], limit: int) -> tuple[list[MxHost], list[MxHost]]:
+    """``hosts`` in preference order, split into the first ``limit`` (visited) and the rest (left
+    out); hosts of equal preference keep the order DNS gave them."""
+    ordered = sorted(hosts, key=lambda h: h.preference)
+    return ordered[:limit], ordered[limit:]
 
 
 @dataclass(frozen=True)
@@ -125,26 +168,28 @@ def _greylisted(session: SessionFacts) -> bool:
 
 async def visit(
     ctx: Context, host: MxHost, *, helo: str, sender: str, recipients: list[str],
-    every_family: bool = True,
+    every_family: bool = True, purpose: str = "the test delivery",
 ) -> Visit | None:
     """A delivery attempt at ``host`` (up to RCPT) on each of its address families, IPv6 first;
     the visit returned is the first that was greeted (the one a sender ends up with), else the
     first tried, with the other family's in :attr:`Visit.alternates`.
 
     ``every_family``: visit both families at once, even when the first works (a diagnosis of
-    the host); otherwise go on to IPv4 only when IPv6 could not be talked to (a sender)."""
+    the host); otherwise go on to IPv4 only when IPv6 could not be talked to (a sender).
+    ``purpose`` names the sessions in a finding when one is cut off for taking too long."""
     addresses = addresses_to_try(host, ctx.settings.own_networks)
     if not addresses:
         return None
     if every_family:
         tried = list(await asyncio.gather(*(
-            _visit_address(ctx, host, ip, helo=helo, sender=sender, recipients=recipients)
+            _visit_address(ctx, host, ip, helo=helo, sender=sender, recipients=recipients,
+                           purpose=purpose)
             for ip in addresses)))
     else:
         tried = []
         for ip in addresses:
             tried.append(await _visit_address(ctx, host, ip, helo=helo, sender=sender,
-                                              recipients=recipients))
+                                              recipients=recipients, purpose=purpose))
             if tried[-1].first.outcome is ConnectOutcome.GREETED:
                 break
     chosen = next((v for v in tried if v.first.outcome is ConnectOutcome.GREETED), tried[0])
@@ -152,20 +197,24 @@ async def visit(
 
 
 async def _visit_address(
-    ctx: Context, host: MxHost, ip: str, *, helo: str, sender: str, recipients: list[str]
+    ctx: Context, host: MxHost, ip: str, *, helo: str, sender: str, recipients: list[str],
+    purpose: str,
 ) -> Visit:
-    """One delivery attempt at one address of ``host``, retried once if it was greylisted."""
+    """One delivery attempt at one address of ``host``, retried once if it was greylisted.
+
+    Each session ends within ``SESSION_TIMEOUTS`` × ``--timeout`` (``smtp_session``'s budget);
+    the whole visit within twice that, the greylisting wait and a timeout for the other ports."""
     settings = ctx.settings
     source = source_for(ip, settings.source_ip)
     steps = [Command.ehlo(), Command.starttls(), Command.mail_from(sender),
              *(Command.rcpt_to(r) for r in recipients), Command.quit()]
 
     async def session() -> SessionFacts:
-        async with ctx.slots:
+        async with smtp_slot(ctx):
             return await smtp_session(
                 host.host, ip, settings.smtp_port, helo=helo, steps=steps,
                 timeout=settings.timeout, on_line=ctx.session(host.host, ip, settings.smtp_port),
-                clock=ctx.clock, source_ip=source,
+                clock=ctx.clock, source_ip=source, purpose=purpose,
             )
 
     first = await session()
@@ -183,9 +232,11 @@ async def _visit_address(
 async def visit_all(
     ctx: Context, hosts: list[MxHost], *, helo: str, sender: str, recipients: list[str]
 ) -> list[Visit]:
-    """Visit every MX host at the same time (a diagnosis wants to know about each of them)."""
+    """Visit the :data:`MAX_MX_HOSTS` most preferred MX hosts together (a diagnosis wants to
+    know about each of them), at most :data:`SMTP_SESSIONS` sessions at a time."""
+    visited, _left_out = most_preferred(hosts, MAX_MX_HOSTS)
     found = await asyncio.gather(*(visit(ctx, h, helo=helo, sender=sender, recipients=recipients)
-                                   for h in hosts))
+                                   for h in visited))
     return [v for v in found if v is not None]
 
 
@@ -193,11 +244,12 @@ async def visit_in_order(
     ctx: Context, hosts: list[MxHost], *, helo: str, sender: str, recipients: list[str]
 ) -> list[Visit]:
     """Visit MX hosts in preference order as a sender does: stop at the first final answer
-    (accepted, or refused for good); move on after a refusal, a timeout or a temporary error."""
+    (accepted, or refused for good); move on after a refusal, a timeout or a temporary error;
+    give up after the :data:`SENDER_MX_HOSTS` most preferred, as senders do."""
     visits: list[Visit] = []
-    for host in sorted(hosts, key=lambda h: h.preference):
+    for host in most_preferred(hosts, SENDER_MX_HOSTS)[0]:
         found = await visit(ctx, host, helo=helo, sender=sender, recipients=recipients,
-                            every_family=False)
+                            every_family=False, purpose="the delivery rehearsal")
         if found is None:
             continue
         visits.append(found)

@@ -5,8 +5,15 @@ SMTP, replies that never end, bytes dripped one at a time, two replies glued tog
 control sequences and Textual markup hidden in reply text. aiosmtpd is far too well-behaved to
 send any of that, so these hosts are plain asyncio servers that speak just enough SMTP to reach the
 point where they misbehave. Each host lives on its own 127.0.4.x address (same port as the other
-lab hosts) and is the MX of its own ``hostile-*.test`` domain, so every behaviour is a scenario:
-``mxwizard check receive hostile-drip.test --lab``.
+lab hosts) and is the MX of its own ``hostile-*.test`` domain, so every behaviour can be checked
+like a domain: ``mxwizard check receive hostile-drip.test --lab``.
+
+Some hosts attack the bounds of a diagnosis rather than the protocol's rules (the bounds are
+listed in :mod:`mxwizard.probes.smtp`): ``flood`` follows every reply with thousands of extra
+lines; ``slow`` answers every command just inside a 2-second reply limit and ``trickle`` drips
+every reply a byte at a time so that it just makes such a limit (``--timeout 2`` is what their
+tests use: each reply is in time, only the whole conversation is not); ``many`` is forty MX
+records of one host that says in its greeting how many sessions it has open at once.
 
 Every behaviour is bounded in time and bytes (a lab must never keep a runaway task), and every
 connection is logged like the other lab hosts' (:class:`SessionLog`), so tests can check from the
@@ -29,6 +36,16 @@ IDLE_SECONDS = 30.0
 ENDLESS_SECONDS = 60.0
 #: Seconds between two bytes of the slow-drip greeting.
 DRIP_SECONDS = 0.5
+#: Extra lines the flooding host sends after every reply (each about 50 bytes).
+FLOOD_LINES = 5000
+#: How late the slow host answers each command (and greets): just inside a 2 s reply limit.
+SLOW_SECONDS = 1.7
+#: How long the trickling host takes to drip each reply, a byte at a time: just inside 2 s.
+TRICKLE_SECONDS = 1.7
+#: How many MX records the domain of the ``many`` host has (all of them that one host).
+MANY_MX = 40
+#: How long the ``many`` host waits before its greeting, so that sessions opened together overlap.
+MANY_GREETING_SECONDS = 0.5
 #: Terminal control sequences a hostile server hides in its text: clear the screen, set the window
 #: title (OSC 2), write the clipboard (OSC 52, base64 of "owned"), and a right-to-left override.
 TERMINAL_ATTACK = "\x1b[2J\x1b[H\x1b]2;pwned-title\x07\x1b]52;c;b3duZWQ=\x07\u202egnp.exe\x1b[0m"
@@ -43,16 +60,29 @@ class HostileHost:
     behaviour: str
     ip: str
     summary: str
+    #: How many MX records of its domain point at this host (one, except for the ``many`` host).
+    mx_count: int = 1
 
     @property
     def domain(self) -> str:
-        """The domain whose only MX this host is."""
+        """The domain whose only MX host this is."""
         return f"hostile-{self.behaviour}.test"
 
     @property
     def name(self) -> str:
         """The host's name (its A and PTR records agree)."""
         return f"mx.{self.domain}"
+
+    def zone_records(self) -> list[str]:
+        """The records of :attr:`domain`'s zone: its MX records, and the host's A records.
+
+        With several MX records, each has a name of its own (``mx01``, ``mx02``, ...; preferences
+        10, 20, ...), all with the host's one address."""
+        if self.mx_count == 1:
+            return ["@ MX 10 mx", f"mx A {self.ip}"]
+        names = [f"mx{n:02}" for n in range(1, self.mx_count + 1)]
+        return [f"mx A {self.ip}"] + [f"@ MX {10 * n} {name}" for n, name in enumerate(names, 1)] \
+            + [f"{name} A {self.ip}" for name in names]
 
 
 #: Every hostile host, one behaviour each.
@@ -73,6 +103,13 @@ HOSTILE_HOSTS: tuple[HostileHost, ...] = (
     HostileHost("escapes", "127.0.4.14",
                 "Replies carry terminal control sequences: clear screen, window title, clipboard, bidi"),
     HostileHost("bigehlo", "127.0.4.15", "The EHLO reply has 5,000 lines"),
+    HostileHost("flood", "127.0.4.16", "Every reply is followed by 5,000 extra lines"),
+    HostileHost("slow", "127.0.4.17", "Every reply comes 1.7 s late: each just inside a 2 s limit"),
+    HostileHost("trickle", "127.0.4.18",
+                "Every reply is dripped a byte at a time over 1.7 s: each just inside a 2 s limit"),
+    HostileHost("many", "127.0.4.19",
+                "Forty MX records for one host, which greets with how many sessions are open",
+                mx_count=MANY_MX),
 )
 
 
@@ -80,11 +117,13 @@ class _Peer:
     """One client connection as a hostile host sees it: send bytes, read logged command lines."""
 
     def __init__(self, host: HostileHost, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter, log: SessionLog) -> None:
+                 writer: asyncio.StreamWriter, log: SessionLog, open_sessions: int = 1) -> None:
         self.host = host
         self.reader = reader
         self.writer = writer
         self.log = log
+        #: How many sessions this host had open (this one included) when this one began.
+        self.open_sessions = open_sessions
 
     async def send(self, data: bytes | str) -> None:
         """Write ``data`` (text is sent as UTF-8, lone surrogates as the raw bytes they stand for)."""
@@ -125,8 +164,10 @@ class _Peer:
         return "".join(f"250{'-' if i < len(lines) - 1 else ' '}{text}\r\n" for i, text in enumerate(lines))
 
     async def serve(self, *, starttls: bool = False,
-                    answer: Callable[[str], str | bytes | None] | None = None) -> None:
-        """Answer commands like an ordinary server until QUIT; ``answer`` may override any reply."""
+                    answer: Callable[[str], str | bytes | None] | None = None,
+                    send: Callable[[str | bytes], Awaitable[None]] | None = None) -> None:
+        """Answer commands like an ordinary server until QUIT; ``answer`` may override any reply,
+        ``send`` replaces how a reply goes out (late, dripped, with more after it)."""
         while (line := await self.command()) is not None:
             verb = line.split(" ", 1)[0].upper()
             reply: str | bytes | None = answer(line) if answer is not None else None
@@ -136,9 +177,20 @@ class _Peer:
                     reply = self.ehlo_reply(starttls=starttls)
                 elif verb == "HELO":
                     reply = f"250 {self.host.name}\r\n"
-            await self.send(reply)
+            await (send or self.send)(reply)
             if verb == "QUIT":
                 return
+
+    async def drip(self, data: str | bytes, seconds: float) -> None:
+        """Send ``data`` a byte at a time, spread evenly over ``seconds`` (on a fixed schedule,
+        so that the whole takes ``seconds`` however late each pause wakes up)."""
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogateescape")
+        loop = asyncio.get_running_loop()
+        start, pace = loop.time(), seconds / max(1, len(data) - 1)
+        for index in range(len(data)):
+            await asyncio.sleep(max(0.0, start + index * pace - loop.time()))
+            await self.send(data[index:index + 1])
 
 
 _ORDINARY = {
@@ -293,11 +345,63 @@ async def _bigehlo(peer: _Peer) -> None:
         if line.upper().startswith("EHLO") else None))
 
 
+def _own_domain_only(peer: _Peer) -> Callable[[str], str | None]:
+    """RCPT answers of a server that takes mail for its own domain and relays for nobody."""
+    def answer(line: str) -> str | None:
+        if not line.upper().startswith("RCPT"):
+            return None
+        if f"@{peer.host.domain}>" in line.lower():
+            return None
+        return "554 5.7.1 Relay access denied\r\n"
+    return answer
+
+
+_FLOOD = "".join(f"250 2.0.0 extra line {n} of {FLOOD_LINES} nobody asked for\r\n"
+                 for n in range(1, FLOOD_LINES + 1))
+
+
+async def _flood(peer: _Peer) -> None:
+    async def with_flood(reply: str | bytes) -> None:
+        await peer.send(reply)
+        await peer.send(_FLOOD)
+
+    await with_flood(_banner(peer))
+    await peer.serve(send=with_flood)
+
+
+async def _slow(peer: _Peer) -> None:
+    async def late(reply: str | bytes) -> None:
+        await asyncio.sleep(SLOW_SECONDS)
+        await peer.send(reply)
+
+    await late(_banner(peer))
+    await peer.serve(starttls=True, answer=_own_domain_only(peer), send=late)
+
+
+async def _trickle(peer: _Peer) -> None:
+    async def dripped(reply: str | bytes) -> None:
+        await peer.drip(reply, TRICKLE_SECONDS)
+
+    await dripped(_banner(peer))
+    await peer.serve(starttls=True, answer=_own_domain_only(peer), send=dripped)
+
+
+async def _many(peer: _Peer) -> None:
+    await asyncio.sleep(MANY_GREETING_SECONDS)
+    await peer.send(_banner(peer, f"ESMTP {peer.open_sessions} sessions open at once"))
+    # Mail for the domain's postmaster is taken; other mailboxes are deferred, so that a sender
+    # goes on to the next MX host (and shows how many it tries).
+    await peer.serve(answer=lambda line: (
+        "451 4.3.0 Mailbox busy, try another MX\r\n"
+        if line.upper().startswith("RCPT") and "postmaster@" not in line.lower() else None))
+
+
 BEHAVIOURS: dict[str, Callable[[_Peer], Awaitable[None]]] = {
     "garbage": _garbage, "noeol": _noeol, "longline": _longline, "endless": _endless,
     "drip": _drip, "cut": _cut, "outofstep": _outofstep, "unsolicited": _unsolicited,
     "421": _421, "tlssilence": _tlssilence, "tlsgarbage": _tlsgarbage, "binary": _binary,
-    "markup": _markup, "escapes": _escapes, "bigehlo": _bigehlo,
+    "markup": _markup, "escapes": _escapes, "bigehlo": _bigehlo, "flood": _flood, "slow": _slow,
+    "trickle": _trickle, "many": _many,
 }
 
 
@@ -313,6 +417,9 @@ class HostileSmtp:
             raise ValueError(f"no such hostile behaviour: {', '.join(unknown)}")
         self.hosts = {host.ip: host for host in hosts}
         self._logs: dict[str, list[SessionLog]] = {host.ip: [] for host in hosts}
+        self._open: dict[str, int] = {host.ip: 0 for host in hosts}
+        #: The most sessions each host had open at the same time.
+        self.peak_sessions: dict[str, int] = {host.ip: 0 for host in hosts}
         self._servers: list[asyncio.AbstractServer] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -350,11 +457,16 @@ class HostileSmtp:
             logs = self._logs[host.ip]
             logs.append(log)
             del logs[:-SESSIONS_KEPT]
+            self._open[host.ip] += 1
+            self.peak_sessions[host.ip] = max(self.peak_sessions[host.ip], self._open[host.ip])
             try:
-                await behaviour(_Peer(host, reader, writer, log))
+                await behaviour(_Peer(host, reader, writer, log, self._open[host.ip]))
             except (ConnectionError, asyncio.TimeoutError):
                 pass  # the client left in the middle of the act: that is its right
+            except asyncio.CancelledError:
+                pass  # the lab is closing (a late answer was still waiting): end quietly
             finally:
+                self._open[host.ip] -= 1
                 writer.close()
                 if task is not None:
                     self._tasks.discard(task)

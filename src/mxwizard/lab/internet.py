@@ -164,7 +164,7 @@ ZONES: dict[str, list[str]] = {
     # The parent of every lab domain: names under .test that the lab does not define do not exist.
     "test": [],
     # The hostile hosts of lab/hostile.py: each is the only MX of its own hostile-*.test domain.
-    **{h.domain: ["@ MX 10 mx", f"mx A {h.ip}"] for h in HOSTILE_HOSTS},
+    **{h.domain: h.zone_records() for h in HOSTILE_HOSTS},
     # DNS faults: each domain shows one way DNS breaks (the faults themselves are in DNS_FAULTS).
     "dns-faults.test": ["mx A 127.0.4.100"],
     "dns-slow.test": ["@ MX 10 mx.dns-faults.test."],
@@ -185,12 +185,87 @@ ZONES: dict[str, list[str]] = {
     + ["100 PTR mx.dns-faults.test.", r"101 PTR \027\0932\059owned\007.dns-evilptr.test."],
 }
 
+# Hostile records (the red team's bounds attacks, tests/test_bounds_inputs.py): each must end in
+# time and memory, and say what was refused.
+
+
+def _spf_bomb(domain: str, width: int, depth: int = 12) -> list[str]:
+    """An SPF include graph ``width`` wide and ``depth`` deep under ``domain``, every node
+    including every node of the next level: few records, but width**depth paths for a walk that
+    only stops at loops.
+    """
+    def includes(level: int) -> str:
+        return " ".join(f"include:n{level}-{i}.{domain}" for i in range(width))
+
+    out = ["@ MX 10 mx.home.test.", f"@ TXT {_txt(f'v=spf1 ip4:127.0.1.10 {includes(1)} -all')}"]
+    for level in range(1, depth + 1):
+        body = includes(level + 1) if level < depth else "ip4:127.0.3.1"
+        out += [f"n{level}-{i} TXT {_txt(f'v=spf1 {body} ~all')}" for i in range(width)]
+    return out
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    """One DER element (tag, definite length, body)."""
+    size = len(body)
+    if size < 0x80:
+        return bytes([tag, size]) + body
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(length)]) + length + body
+
+
+def _rsa_key(modulus_bits: int, exponent: int, seed: int) -> str:
+    """The base64 SubjectPublicKeyInfo of an RSA "key" with a made-up modulus of
+    ``modulus_bits`` bits and the given public exponent (nobody holds its private half: it only
+    has to parse, which is what the attack needs)."""
+    import base64
+    import random
+
+    modulus = random.Random(seed).getrandbits(modulus_bits) | (1 << (modulus_bits - 1)) | 1
+
+    def integer(value: int) -> bytes:
+        return _der(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+
+    rsa_public_key = _der(0x30, integer(modulus) + integer(exponent))
+    algorithm = _der(0x30, _der(0x06, bytes.fromhex("2a864886f70d010101")) + _der(0x05, b""))
+    spki = _der(0x30, algorithm + _der(0x03, b"\0" + rsa_public_key))
+    return base64.b64encode(spki).decode("ascii")
+
+
+#: DKIM keys that would make a pure-Python verifier compute for seconds per signature: a
+#: 16,384-bit modulus with an 18,000-bit exponent (about 9 s per pow() here), and one for each
+#: of the other limits (probes/dkim.py: key bytes, modulus bits, exponent bits).
+DKIM_BOMB_KEYS: dict[str, str] = {
+    "bomb": _rsa_key(16384, (1 << 18000) - 1, 1),  # too many bytes, too long, huge exponent
+    "bign": _rsa_key(12288, 65537, 2),  # a 12,288-bit modulus, ordinary exponent
+    "bige": _rsa_key(2048, (1 << 12000) - 1, 3),  # an ordinary modulus, 12,000-bit exponent
+}
+
+ZONES.update({
+    # An SPF include graph 3 wide and 12 deep (531,441 paths), and one 10 wide (10**12 paths).
+    "spfbomb.test": _spf_bomb("spfbomb.test", 3),
+    "spfbomb-wide.test": _spf_bomb("spfbomb-wide.test", 10),
+    # DKIM keys that are absurd on purpose (DKIM_BOMB_KEYS), and the lab key under "mail", so a
+    # message signed for this domain verifies.
+    "dkimbomb.test": [
+        "@ MX 10 mx.home.test.", '@ TXT "v=spf1 ip4:127.0.1.10 -all"',
+        f"mail._domainkey TXT {_txt(f'v=DKIM1; k=rsa; p={LAB_DKIM_PUBLIC_KEY}')}",
+        *(f"{selector}._domainkey TXT {_txt(f'v=DKIM1; k=rsa; p={key}')}"
+          for selector, key in DKIM_BOMB_KEYS.items()),
+    ],
+    # An SPF chain of ten includes on a slow DNS (DNS_FAULTS: every answer takes a second): the
+    # SPF step runs out of time, and pyspf's thread must stop with it.
+    "spfslow.test": ["@ MX 10 mx.home.test.", '@ TXT "v=spf1 include:s1.spfslow.test -all"']
+    + [f's{i} TXT "v=spf1 include:s{i + 1}.spfslow.test ~all"' for i in range(1, 10)]
+    + ['s10 TXT "v=spf1 ip4:127.0.3.1 ~all"'],
+})
+
 #: Names the lab's DNS server breaks on purpose, and how (seconds matter for "slow" only).
 DNS_FAULTS: dict[str, tuple[Fault, float]] = {
     "dns-servfail.test": (Fault.SERVFAIL, 0.0),
     "mx.dns-servfail-host.test": (Fault.SERVFAIL, 0.0),
     "dns-drop.test": (Fault.DROP, 0.0),
     "dns-slow.test": (Fault.SLOW, 1.0),
+    "spfslow.test": (Fault.SLOW, 1.0),
 }
 
 

@@ -150,6 +150,14 @@ SCENARIOS: tuple[Scenario, ...] = (
            "127.0.4.1", ("smtp.protocol-error",)),
     _relay("hostile-relay-huge-ehlo", "The relay test meets a 5,000-line EHLO", "127.0.4.15",
            ("relay.untested",)),
+    # Hostile mail hosts that attack the bounds of a check (the slow and trickling hosts are
+    # checked by tests/test_bounds_smtp.py with --timeout 2: each takes its whole budget).
+    _receive("hostile-flood", "The MX follows every reply with 5,000 extra lines",
+             "hostile-flood.test", ("smtp.protocol-error", "smtp.untested")),
+    _relay("hostile-relay-flood", "The relay test meets a server that floods every reply",
+           "127.0.4.16", ("smtp.protocol-error", "relay.untested")),
+    _receive("hostile-many-mx", "Forty MX records: only the ten most preferred are visited",
+             "hostile-many.test", ("smtp.hosts-left-out", "smtp.accepts")),
     # DNS faults (internet.DNS_FAULTS and the dns-*.test zones): each told apart from the others.
     _receive("dns-servfail", "The domain's DNS answers SERVFAIL", "dns-servfail.test", ("dns.servfail",)),
     _receive("dns-no-answer", "The domain's DNS never answers", "dns-drop.test", ("dns.no-answer",),

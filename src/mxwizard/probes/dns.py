@@ -32,6 +32,14 @@ import dns.reversename
 
 from mxwizard.probes.udp import UdpChannels
 
+#: Records kept from one section of an answer. Real answers are far smaller (a 1,232-byte UDP
+#: answer holds about 70 A records, and big providers publish a handful); a server that sends
+#: thousands is broken or hostile, and every address kept costs a reverse lookup, an SMTP
+#: visit candidate and report lines. The rest is counted in the lookup's note.
+MAX_RECORDS = 64
+#: CNAME links followed through an answer to the records of the asked name.
+MAX_CNAME_LINKS = 16
+
 
 class Outcome(str, Enum):
     """What became of a query, in the words the rules need to tell causes apart."""
@@ -124,7 +132,7 @@ class Lookup:
 
     def to_json(self) -> dict[str, object]:
         """The lookup as the ``dns`` entry of the JSON report (DESIGN.md §2)."""
-        return {
+        out: dict[str, object] = {
             "t_ms": round(self.t_ms, 1),
             "qname": self.qname,
             "qtype": self.qtype,
@@ -133,6 +141,9 @@ class Lookup:
             "answers": [r.zone_line() for r in self.answer],
             "ms": round(self.ms, 1),
         }
+        if self.note:  # what was not kept of the answer, or why there is none
+            out["note"] = self.note
+        return out
 
 
 class NoResolverError(RuntimeError):
@@ -163,17 +174,44 @@ def _value(rdata: object, rdtype: str) -> object:
     return rdata.to_text()  # type: ignore[attr-defined]
 
 
-def _records(section: list[dns.rrset.RRset]) -> tuple[Record, ...]:
+def _records(section: list[dns.rrset.RRset]) -> tuple[tuple[Record, ...], int]:
+    """The records of a section, at most :data:`MAX_RECORDS`, and how many more there were."""
     out: list[Record] = []
+    total = 0
     for rrset in section:
+        total += len(rrset)
+        if len(out) >= MAX_RECORDS:
+            continue
         rdtype = dns.rdatatype.to_text(rrset.rdtype)
         name = rrset.name.to_text()
         for rdata in rrset:
+            if len(out) >= MAX_RECORDS:
+                break
             out.append(Record(name, rrset.ttl, rdtype, rdata.to_text(), _value(rdata, rdtype)))
-    return tuple(out)
+    return tuple(out), total - len(out)
 
 
-def _outcome(response: dns.message.Message, qtype: str) -> Outcome:
+def _answering(section: list[dns.rrset.RRset], qname: dns.name.Name) -> list[dns.rrset.RRset]:
+    """The RRsets of an answer section that answer the question: those owned by the asked name
+    and by each name of the CNAME chain that starts there (and a DNAME above one of them, which
+    a server sends with the CNAME it made of it). A server may add records of any other name;
+    they answer nothing that was asked and are never counted as the name's."""
+    owners = [qname]
+    for _ in range(MAX_CNAME_LINKS):
+        link = next((r for r in section if r.rdtype == dns.rdatatype.CNAME and r.name == owners[-1]),
+                    None)
+        if link is None or len(link) == 0:
+            break
+        target = link[0].target
+        if target in owners:
+            break
+        owners.append(target)
+    return [rrset for rrset in section if rrset.name in owners or (
+        rrset.rdtype == dns.rdatatype.DNAME and any(o.is_subdomain(rrset.name) for o in owners))]
+
+
+def _outcome(response: dns.message.Message, qtype: str,
+             answer: list[dns.rrset.RRset] | None = None) -> Outcome:
     rcode = response.rcode()
     if rcode == dns.rcode.NXDOMAIN:
         return Outcome.NXDOMAIN
@@ -184,7 +222,8 @@ def _outcome(response: dns.message.Message, qtype: str) -> Outcome:
     if rcode != dns.rcode.NOERROR:
         return Outcome.ERROR
     wanted = dns.rdatatype.from_text(qtype)
-    has = any(rrset.rdtype == wanted for rrset in response.answer)
+    section = response.answer if answer is None else answer
+    has = any(rrset.rdtype == wanted for rrset in section)
     return Outcome.ANSWER if has else Outcome.NODATA
 
 
@@ -236,8 +275,15 @@ class DnsClient:
         return ", ".join(_where(ip, port) for ip, port in self.servers)
 
     async def query(self, name: str, qtype: str) -> Lookup:
-        """Ask for ``qtype`` records of ``name``; never raises for DNS or network trouble."""
+        """Ask for ``qtype`` records of ``name``; never raises for DNS or network trouble.
+
+        A name that cannot be put in a query at all (a label over 63 octets, a name over 255,
+        an empty label) raises ValueError: that is the caller's input, not an answer."""
         key = (name.lower().rstrip(".") or ".", qtype.upper())  # the root keeps its dot
+        try:
+            dns.name.from_text(key[0])
+        except dns.exception.DNSException as exc:
+            raise ValueError(f"{name[:80]!r} cannot be asked in DNS ({exc})") from None
         task = self._asked.get(key)
         if task is None:
             task = asyncio.ensure_future(self._ask(*key))
@@ -271,7 +317,6 @@ class DnsClient:
         async with self._slots:
             t_ms = self._clock()
             started = time.monotonic()
-            note = ""
             try:
                 response = await self._exchange(request, ip, port)
             except dns.exception.Timeout:
@@ -295,13 +340,22 @@ class DnsClient:
                     note=f"{type(exc).__name__}: {exc}",
                 )
             ms = (time.monotonic() - started) * 1000
+        notes: list[str] = []
         if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN, dns.rcode.SERVFAIL,
                                     dns.rcode.REFUSED):
-            note = f"rcode {dns.rcode.to_text(response.rcode())}"
+            notes.append(f"rcode {dns.rcode.to_text(response.rcode())}")
+        answering = _answering(response.answer, request.question[0].name)
+        strangers = sum(len(r) for r in response.answer) - sum(len(r) for r in answering)
+        if strangers:
+            notes.append(f"{strangers} answer record(s) for names that were not asked, ignored")
+        answer, cut = _records(answering)
+        authority, cut_authority = _records(response.authority)
+        if cut or cut_authority:
+            notes.append(f"{cut + cut_authority} record(s) beyond the first {MAX_RECORDS} of a "
+                         "section, not kept")
         return Lookup(
-            name, qtype, server, _outcome(response, qtype),
-            answer=_records(response.answer), authority=_records(response.authority),
-            t_ms=t_ms, ms=ms, note=note,
+            name, qtype, server, _outcome(response, qtype, answering),
+            answer=answer, authority=authority, t_ms=t_ms, ms=ms, note="; ".join(notes),
         )
 
     async def _exchange(self, request: dns.message.Message, ip: str, port: int) -> dns.message.Message:

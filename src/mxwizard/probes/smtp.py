@@ -13,12 +13,37 @@ Rules this module keeps:
   becomes a fact and an ``error`` line in the transcript. Only programming errors (a bad
   argument) raise.
 * Every wait has a time limit: the TCP connect, each reply (a total budget, so a server that
-  drips one byte at a time still ends in time), the TLS handshake.
+  drips one byte at a time still ends in time), the TLS handshake. And the whole conversation
+  has one too (``budget``): a server that answers every command just inside the reply's limit,
+  or drips each reply so that it just makes it, would otherwise hold a session for as many
+  timeouts as there are commands. When the budget runs out the session is cut off, and the
+  facts say so in words (``ended == "too slow"``).
 * DATA is impossible unless the caller both builds a :meth:`Command.test_message` and passes
   ``allow_data=True``. AUTH cannot be built at all.
 * The connection is made with ``start_tls=False`` and an explicit ``local_hostname`` (otherwise
   aiosmtplib would look up this machine's name in DNS); STARTTLS uses the diagnosing context from
   :mod:`mxwizard.probes.tls`, so a bad certificate is reported rather than fatal.
+
+The bounds of SMTP work, whatever a server does (T is ``--timeout``). Each is a constant,
+with its reasons, where it is enforced; this is the index:
+
+* one scripted session (a receive visit's session, one attempt of the delivery rehearsal):
+  :data:`SESSION_TIMEOUTS` (4) × T of wall-clock time, here;
+* the relay test's conversation: :data:`mxwizard.diagnosis.relay.RELAY_TIMEOUTS` (10) × T;
+* each wait inside a conversation: T (connect and greeting, STARTTLS and its handshake: 2 T);
+* lines from the server in one session: :data:`~mxwizard.probes.smtp_protocol.MAX_SESSION_LINES`
+  (400), replies and surplus lines alike; in one reply:
+  :data:`~mxwizard.probes.smtp_protocol.MAX_REPLY_LINES` (200); bytes kept of one line:
+  :data:`~mxwizard.probes.smtp_protocol.MAX_LINE_BYTES` (4096);
+* MX hosts visited per domain: :data:`mxwizard.diagnosis.visits.MAX_MX_HOSTS` (10) in the
+  receive walk, :data:`~mxwizard.diagnosis.visits.SENDER_MX_HOSTS` (5) in the delivery
+  rehearsal, as senders do; the most preferred first;
+* SMTP sessions open at once in one diagnosis: :data:`mxwizard.diagnosis.visits.SMTP_SESSIONS`
+  (8), a pool apart from the DNS concurrency.
+
+A receive visit is one session, and one more after a greylisting deferral (after a wait of at most
+:data:`~mxwizard.diagnosis.visits.GREYLIST_WAIT_SECONDS`). The runner's step budgets
+(``Step.budget`` × T) stay the backstop around all of it.
 """
 
 from __future__ import annotations
@@ -44,6 +69,7 @@ from aiosmtplib.errors import (
 )
 
 from mxwizard.probes.smtp_facts import (
+    CUT_OFF,
     EHLO_FALLBACK_CODES,
     Command,
     ConnectOutcome,
@@ -53,15 +79,38 @@ from mxwizard.probes.smtp_facts import (
     check_helo_name,
     parse_extensions,
 )
-from mxwizard.probes.smtp_protocol import SessionRecorder, recording_into, stop_recording_into
+from mxwizard.probes.smtp_protocol import (
+    MAX_LINE_BYTES,
+    MAX_REPLY_LINES,
+    MAX_SESSION_LINES,
+    SessionRecorder,
+    recording_into,
+    stop_recording_into,
+)
 from mxwizard.probes.tls import TlsFacts, describe, diagnosing_context, tls_facts
 from mxwizard.transcript import Annotator, TranscriptLine, endpoint
 from mxwizard.untrusted import visible
 
-__all__ = ["Command", "ConnectOutcome", "Exchange", "Reply", "SessionFacts", "SmtpConversation",
-           "smtp_session"]
+__all__ = ["CUT_OFF", "MAX_LINE_BYTES", "MAX_REPLY_LINES", "MAX_SESSION_LINES", "SESSION_TIMEOUTS",
+           "Command", "ConnectOutcome", "Exchange", "OutOfTime", "Reply", "SessionFacts",
+           "SmtpConversation", "smtp_session"]
 
 _T = TypeVar("_T")
+
+#: The wall-clock bound of one scripted session, in timeouts: a receive visit's session or one
+#: attempt of the delivery rehearsal ends within SESSION_TIMEOUTS × ``--timeout``, connect
+#: included. Such a session waits for about eight replies (greeting, EHLO, STARTTLS, EHLO again,
+#: MAIL, one or two RCPT, QUIT); a real server answers each in well under a second, and even a
+#: server with a greeting delay of several seconds stays far inside. A server that answers
+#: every command just inside the reply's time limit (or drips each reply so that it just makes
+#: it) is cut off here instead of holding the session for eight timeouts or more.
+SESSION_TIMEOUTS = 4
+
+
+class OutOfTime(asyncio.TimeoutError):
+    """The conversation's wall-clock budget ran out while we waited (a kind of timeout, so any
+    code that handles timeouts handles it too)."""
+
 
 def _session_clock() -> Callable[[], float]:
     started = time.monotonic()
@@ -90,10 +139,18 @@ class SmtpConversation:
         tls_context: ssl.SSLContext | None = None,
         allow_data: bool = False,
         slow_greeting_ms: float | None = None,
+        budget: float | None = None,
+        purpose: str = "the conversation",
     ) -> None:
         check_helo_name(helo)
         ipaddress.ip_address(ip)  # an address, never a name: the probe must not ask the system DNS
         self.timeout = timeout
+        #: Seconds the whole conversation may take, from :meth:`open` on (None: no bound beyond
+        #: each wait's; only for a person stepping through a session, who may pause).
+        self.budget = budget
+        #: What the conversation is, as a finding names it ("the relay test").
+        self.purpose = purpose
+        self._deadline: float | None = None
         self.clock = clock or _session_clock()
         self.tls_context = tls_context
         self.allow_data = allow_data
@@ -123,6 +180,8 @@ class SmtpConversation:
             source_address=(facts.source_ip, 0) if facts.source_ip else None,
             timeout=self.timeout, use_tls=False, start_tls=False, validate_certs=False,
         )
+        if self.budget is not None:
+            self._deadline = time.monotonic() + self.budget
         token = recording_into(self.recorder)
         try:
             response = await self._guard(smtp.connect(), phases=2)
@@ -146,12 +205,14 @@ class SmtpConversation:
         facts.banner = Reply.parse(response.code, response.message, self.clock())
         facts.ended = "open"
         self._smtp = smtp
-        return True
+        return not self._notice_cut()
 
     def _connect_failure(self, exc: BaseException) -> tuple[ConnectOutcome, str]:
         where = endpoint(self.facts.ip, self.facts.port)
         tcp_up = self.recorder.connected_at is not None
         cause = exc.__cause__ if isinstance(exc, SMTPConnectError) else exc
+        if isinstance(exc, OutOfTime):
+            return (ConnectOutcome.NO_GREETING if tcp_up else ConnectOutcome.TIMEOUT), self._too_slow()
         if isinstance(exc, (SMTPConnectTimeoutError, asyncio.TimeoutError)):
             if tcp_up:
                 return ConnectOutcome.NO_GREETING, f"no greeting from {where} within {self.timeout:g} s"
@@ -243,7 +304,8 @@ class SmtpConversation:
                 await self.quit()
             return None
         except (SMTPException, OSError, asyncio.TimeoutError, ValueError) as exc:
-            facts.tls_error = f"TLS handshake failed: {visible(str(exc), 200)}"
+            facts.tls_error = self._too_slow() if isinstance(exc, OutOfTime) else \
+                f"TLS handshake failed: {visible(str(exc), 200)}"
             self._fail("STARTTLS", "STARTTLS", sent, exc, what=facts.tls_error, ended="tls failed")
             return None
         facts.exchanges.append(Exchange("STARTTLS", "STARTTLS", sent,
@@ -308,6 +370,7 @@ class SmtpConversation:
         """End the session: QUIT if it is still open, then close the connection."""
         if self.usable:
             await self.quit()
+        self._notice_cut()
         self._end(self.facts.ended if self.facts.ended != "open" else "closed")
         await asyncio.sleep(0)  # let the transport report its end into the transcript
         self.facts.elapsed_ms = self.clock() - self._started
@@ -315,12 +378,50 @@ class SmtpConversation:
     # -- internals ----------------------------------------------------------------------------
 
     async def _guard(self, awaitable: Awaitable[_T], phases: int = 1) -> _T:
-        """aiosmtplib times every wait itself; this outer limit only proves nothing can hang."""
-        return await asyncio.wait_for(awaitable, self.timeout * phases + 1.0)
+        """Wait for ``awaitable`` within what is left of the conversation's budget.
+
+        aiosmtplib times every wait itself (each reply at most ``timeout``); the outer limit of
+        a timeout per phase and a second proves nothing can hang. The budget is the limit for
+        the conversation as a whole: when less of it is left than a wait could take, the wait
+        gets only what is left, and :class:`OutOfTime` says the budget, not the reply, ran out.
+        """
+        limit = self.timeout * phases + 1.0
+        if self._deadline is None:
+            return await asyncio.wait_for(awaitable, limit)
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()
+            raise OutOfTime()
+        try:
+            return await asyncio.wait_for(awaitable, min(limit, left))
+        except asyncio.TimeoutError as exc:
+            if isinstance(exc, SMTPException) or left >= limit:
+                raise  # aiosmtplib's own limit for this reply, or the outer one: a plain timeout
+            raise OutOfTime() from None
+
+    def _too_slow(self) -> str:
+        """What a conversation cut off by its budget says (names the server and the conversation)."""
+        facts = self.facts
+        where = facts.host if facts.host == facts.ip else f"{facts.host} [{facts.ip}]"
+        return (f"{where} answered slowly but within each reply's time limit: {self.purpose} "
+                f"took longer than {self.budget or 0:g} s and was cut off")
+
+    def _notice_cut(self) -> bool:
+        """True when the protocol cut the session off for sending too many lines; the session
+        then ends as a protocol error that says so (once)."""
+        cut = self.recorder.cut
+        if cut is None:
+            return False
+        if self.facts.ended == "open":
+            self.recorder.error(cut, note=_FAILURE_NOTES["too many lines"])
+            self._end("too many lines", cut)
+        return True
 
     async def _exchange(self, verb: str, argument: str = "") -> Reply | None:
         smtp = self._smtp
         if smtp is None or not self.usable:
+            self._notice_cut()
             return None
         line = f"{verb} {argument}" if argument else verb
         sent = self.clock()
@@ -341,7 +442,11 @@ class SmtpConversation:
     def _fail(self, verb: str, line: str, sent: float, exc: BaseException, *,
               what: str | None = None, ended: str | None = None) -> None:
         self.recorder.flush()
-        if isinstance(exc, (SMTPTimeoutError, asyncio.TimeoutError)):
+        if self.recorder.cut is not None:
+            what, ended = self.recorder.cut, "too many lines"
+        elif isinstance(exc, OutOfTime):
+            what, ended = self._too_slow(), "too slow"
+        elif isinstance(exc, (SMTPTimeoutError, asyncio.TimeoutError)):
             what = what or f"no complete reply to {verb} within {self.timeout:g} s"
             ended = ended or "timeout"
         elif isinstance(exc, SMTPServerDisconnected):
@@ -387,6 +492,8 @@ _FAILURE_NOTES = {
     "closed by server": "the server hung up in the middle of the conversation",
     "protocol error": "the server's answer breaks the SMTP rules",
     "tls failed": "encryption could not be set up; this connection is unusable",
+    "too slow": "every reply came in time, but all of them together took too long; we stopped",
+    "too many lines": "no real server sends this much; we stopped listening and hung up",
 }
 
 
@@ -412,18 +519,23 @@ async def smtp_session(
     tls_context: ssl.SSLContext | None = None,
     allow_data: bool = False,
     slow_greeting_ms: float | None = None,
+    budget: float | None = None,
+    purpose: str = "the conversation",
 ) -> SessionFacts:
     """Talk to ``ip``:``port`` (the MX ``host``) and run ``steps``; never raises for network trouble.
 
-    ``timeout`` bounds the TCP connect, each reply and the TLS handshake. ``clock`` gives the
-    milliseconds stamped on lines (default: since this session started). ``on_line`` gets each
-    transcript line, annotated, as it happens. A session still open after the last step is closed
-    with QUIT. RCPT steps are skipped while no MAIL FROM is accepted, DATA while no RCPT is.
+    ``timeout`` bounds the TCP connect, each reply and the TLS handshake; ``budget`` (default
+    :data:`SESSION_TIMEOUTS` × ``timeout``) the whole session, which ``purpose`` names when it is
+    cut off. ``clock`` gives the milliseconds stamped on lines (default: since this session
+    started). ``on_line`` gets each transcript line, annotated, as it happens. A session still
+    open after the last step is closed with QUIT. RCPT steps are skipped while no MAIL FROM is
+    accepted, DATA while no RCPT is.
     """
     conversation = SmtpConversation(
         host, ip, port, helo=helo, timeout=timeout, on_line=on_line, clock=clock,
         source_ip=source_ip, tls_context=tls_context, allow_data=allow_data,
         slow_greeting_ms=slow_greeting_ms,
+        budget=SESSION_TIMEOUTS * timeout if budget is None else budget, purpose=purpose,
     )
     if await conversation.open():
         for step in steps:

@@ -22,6 +22,10 @@ from mxwizard.transcript import Transcript, TranscriptLine
 VERBS = frozenset({"EHLO", "STARTTLS", "MAIL", "RCPT", "RSET", "NOOP", "VRFY", "QUIT", "DATA"})
 #: EHLO replies after which a client falls back to HELO (RFC 5321 3.2: command not recognised).
 EHLO_FALLBACK_CODES = frozenset({500, 502})
+#: How a session ends when the probe cut it off: the whole conversation took longer than its
+#: budget although each reply came in time ("too slow"), or the server sent more lines than the
+#: session's cap ("too many lines", a protocol error).
+CUT_OFF = frozenset({"too slow", "too many lines"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ENHANCED = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})(?:\s|$)")
 
@@ -196,9 +200,15 @@ class SessionFacts:
     exchanges: list[Exchange] = field(default_factory=list)
     anomalies: list[Anomaly] = field(default_factory=list)
     lines: list[TranscriptLine] = field(default_factory=list)
-    #: How the session ended: "quit", "greeting refused", "421", "timeout", "closed by server", ...
+    #: How the session ended: "quit", "greeting refused", "421", "timeout", "closed by server",
+    #: "too slow", "too many lines", ...
     ended: str = "not connected"
     elapsed_ms: float = 0.0
+
+    @property
+    def cut_off(self) -> bool:
+        """Did the probe cut the session off (see :data:`CUT_OFF`)? :attr:`error` says why."""
+        return self.ended in CUT_OFF
 
     @property
     def starttls_offered(self) -> bool:

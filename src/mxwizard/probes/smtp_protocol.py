@@ -14,6 +14,13 @@ line cut off by the end of the connection are all recorded as :class:`Anomaly` f
 lines are recorded but never handed to aiosmtplib's parser, so its pairing of replies to commands
 stays right for the rest of the session.
 
+Memory is bounded per session, whatever the server sends: a line keeps at most
+:data:`MAX_LINE_BYTES`, one reply at most :data:`MAX_REPLY_LINES` lines, and the whole session at
+most :data:`MAX_SESSION_LINES` lines from the server, replies and surplus lines alike. A server
+that goes past the session's cap is cut off there: the connection is dropped, the lines that were
+still arriving are counted, not kept (a marker line says how many), and
+:attr:`SessionRecorder.cut` says why, for the session to end as a protocol error.
+
 The protocol is swapped into aiosmtplib in exactly one place, :func:`_install` at the bottom of
 this module. A connection made without a recorder in :data:`_recorder_for_next_connection`
 behaves exactly like aiosmtplib's own protocol.
@@ -45,6 +52,11 @@ REDACTED = "<redacted>"
 #: Most lines one reply may have (real EHLO replies have a dozen or two). A longer reply is cut
 #: and failed: it is hostile, and it would otherwise fill the transcript without end.
 MAX_REPLY_LINES = 200
+#: Most lines the server may send in one whole session, replies and surplus lines alike. A receive
+#: visit has a few dozen, the relay test about fifty; a server that sends more (a flood of extra
+#: lines after every reply) is cut off, so a session's transcript, anomalies and report stay
+#: small: at most this many lines of at most MAX_LINE_BYTES each.
+MAX_SESSION_LINES = 400
 #: Characters no SMTP reply text may carry (RFC 5321 4.2: printable ASCII and TAB): C0 controls,
 #: DEL, C1 controls, and bytes that were not UTF-8 (kept as lone surrogates by the decoder).
 _UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\udc80-\udcff]")
@@ -63,6 +75,7 @@ class AnomalyKind(str, Enum):
     INCOMPLETE_LINE = "incomplete-line"  # the connection ended or timed out in the middle of a line
     UNPRINTABLE = "unprintable"  # control characters or bytes that are not text in a reply line
     REPLY_TOO_LONG = "reply-too-long"  # more lines in one reply than any real server sends
+    TOO_MANY_LINES = "too-many-lines"  # more lines in one session than any real server sends
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,7 @@ class Anomaly:
 _MORE_ANOMALY_NOTES = {
     "unprintable": "control characters or bytes that are not text: shown escaped",
     "reply-too-long": "reply cut: far more lines than any real server sends",
+    "too-many-lines": "session cut: far more lines than any real server sends",
 }
 _ANOMALY_NOTES = {kind: ANOMALIES[kind.value][0] if kind.value in ANOMALIES
                   else _MORE_ANOMALY_NOTES[kind.value] for kind in AnomalyKind}
@@ -123,6 +137,9 @@ class SessionRecorder:
         self.connected_at: float | None = None
         #: The protocol recording into this recorder, once the connection is being made.
         self.protocol: RecordingProtocol | None = None
+        #: Why the protocol cut the session off (our own words, safe to show), once it has:
+        #: the server sent more than MAX_SESSION_LINES lines.
+        self.cut: str | None = None
 
     def record(
         self, direction: Direction, text: str, *, encrypted: bool = False, note: str | None = None
@@ -195,6 +212,9 @@ class RecordingProtocol(SMTPProtocol):
         self._last_verb = ""
         self._last_code = b""
         self._message_next = False  # DATA got 354: the next write is the message itself
+        self._server_lines = 0  # lines from the server recorded so far (MAX_SESSION_LINES)
+        self._unrecorded = 0  # lines that arrived after the session's cap, counted only
+        self._marked = False  # the marker line for the unrecorded lines is written
 
     # -- what we send -------------------------------------------------------------------------
 
@@ -269,11 +289,56 @@ class RecordingProtocol(SMTPProtocol):
                 self._take_over_long_line(bytes(self._partial))
                 self._dropping_long_line = True
             del self._partial[:]
+        if self._unrecorded:
+            if self._partial:  # the start of one more line: counted with the rest
+                self._unrecorded += 1
+                del self._partial[:]
+            self._mark_unrecorded()
+
+    def _admit(self, text: str) -> bool:
+        """Count one line from the server against the session's cap; False when it must not be
+        recorded, because the session went past :data:`MAX_SESSION_LINES` (and is cut off)."""
+        if self._unrecorded or self._server_lines >= MAX_SESSION_LINES:
+            if not self._unrecorded:
+                self._cut_session(text)
+            self._unrecorded += 1
+            return False
+        self._server_lines += 1
+        return True
+
+    def _cut_session(self, text: str) -> None:
+        """End a session that sent more lines than any real server: fail the reply we wait for
+        and drop the connection, so nothing more arrives to be recorded."""
+        assert self.recorder is not None
+        self.recorder.cut = (f"the server sent more than {MAX_SESSION_LINES} lines in this "
+                             "conversation, far more than any real server, and was cut off there")
+        self.recorder.anomaly(AnomalyKind.TOO_MANY_LINES, text,
+                              f"more than {MAX_SESSION_LINES} lines in one session (the rest was "
+                              "not recorded, and the conversation was cut off)")
+        self._reply_lines, self._awaiting_reply = [], False
+        if self._response_waiter is not None and not self._response_waiter.done():
+            self._set_response_exception(self._response_waiter,
+                                         SMTPResponseException(-1, "Too many lines"))
+        if isinstance(self.transport, asyncio.Transport):
+            self.transport.abort()  # at once: close() would first send what is still queued
+        elif self.transport is not None:
+            self.transport.close()
+
+    def _mark_unrecorded(self) -> None:
+        """Say in the transcript how many lines came after the cap (once: no more can come)."""
+        assert self.recorder is not None
+        if self._marked:
+            return
+        self._marked = True
+        self.recorder.error(f"… {self._unrecorded} more lines from the server were not recorded",
+                            encrypted=self._over_ssl, note=_ANOMALY_NOTES[AnomalyKind.TOO_MANY_LINES])
 
     def _take_over_long_line(self, raw: bytes) -> None:
         """Record the start of an endless line, report it, and fail the reply it belongs to."""
         assert self.recorder is not None
         text = raw[:MAX_LINE_BYTES].decode("utf-8", "surrogateescape")
+        if not self._admit(text):
+            return
         self.recorder.record(Direction.SERVER, text, encrypted=self._over_ssl,
                              note=_ANOMALY_NOTES[AnomalyKind.LINE_TOO_LONG])
         self.recorder.anomaly(AnomalyKind.LINE_TOO_LONG, text)
@@ -288,6 +353,8 @@ class RecordingProtocol(SMTPProtocol):
         if self._dropping_reply:
             return
         text = raw.rstrip(b"\n").removesuffix(b"\r").decode("utf-8", "surrogateescape")
+        if not self._admit(text):
+            return
         match = _REPLY_LINE.match(raw)
         if not self._awaiting_reply:
             self._take_surplus_line(raw, text, match)
@@ -358,6 +425,9 @@ class RecordingProtocol(SMTPProtocol):
             return
         text = bytes(self._partial).decode("utf-8", "surrogateescape")
         del self._partial[:]
+        if not self._admit(text):
+            self._mark_unrecorded()
+            return
         self.recorder.record(Direction.SERVER, text, encrypted=self._over_ssl,
                              note=_ANOMALY_NOTES[AnomalyKind.INCOMPLETE_LINE])
         self.recorder.anomaly(AnomalyKind.INCOMPLETE_LINE, text)

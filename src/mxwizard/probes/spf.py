@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import ipaddress
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -32,17 +34,21 @@ import dns.rdatatype
 import spf
 
 from mxwizard.probes.dns import DnsClient, Lookup, Outcome
-from mxwizard.probes.spf_record import SpfRecord, parse_spf, spf_records
+from mxwizard.probes.spf_record import LOOKUP_TERMS, SpfRecord, parse_spf, spf_records
 
 #: RFC 7208 §4.6.4: at most 10 terms that cause DNS queries, at most 2 that find nothing.
 LOOKUP_LIMIT = spf.MAX_LOOKUP
 VOID_LIMIT = spf.MAX_VOID_LOOKUPS
-#: How deep the include tree is walked (pyspf stops at the lookup limit long before).
-MAX_TREE_DEPTH = 12
 
 
 class _LoopResolver:
-    """Resolves pyspf's questions with a diagnosis's DnsClient, from pyspf's worker thread."""
+    """Resolves pyspf's questions with a diagnosis's DnsClient, from pyspf's worker thread.
+
+    A thread cannot be cancelled, so the evaluation is stopped through its DNS hook: after the
+    deadline, or once :meth:`close` was called (the step was cancelled), every question is
+    answered with a TempError, which ends pyspf's evaluation at once. ``close`` also cancels
+    the question in flight, so the thread does not sit out a DNS timeout first.
+    """
 
     def __init__(self, dns: DnsClient, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
         self.dns = dns
@@ -50,22 +56,38 @@ class _LoopResolver:
         self.deadline = deadline
         self.closed = False
         self.asked: list[Lookup] = []
+        self._in_flight: Future[Lookup] | None = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Refuse every further question and drop the one in flight (called on the loop)."""
+        with self._lock:
+            self.closed = True
+            if self._in_flight is not None:
+                self._in_flight.cancel()
 
     def lookup(self, name: str, qtype: str) -> list[tuple[tuple[str, str], Any]]:
         remaining = self.deadline - time.monotonic()
-        if self.closed or remaining <= 0:
-            raise spf.TempError("DNS: the time allowed for the SPF check ran out")
-        try:
-            future = asyncio.run_coroutine_threadsafe(self.dns.query(name, qtype), self.loop)
-        except RuntimeError:  # the loop is gone: the diagnosis ended
-            raise spf.TempError("DNS: the diagnosis ended") from None
+        with self._lock:
+            if self.closed or remaining <= 0:
+                raise spf.TempError("DNS: the time allowed for the SPF check ran out")
+            try:
+                future = asyncio.run_coroutine_threadsafe(self.dns.query(name, qtype), self.loop)
+            except RuntimeError:  # the loop is gone: the diagnosis ended
+                raise spf.TempError("DNS: the diagnosis ended") from None
+            self._in_flight = future
         try:
             found = future.result(timeout=remaining)
         except FutureTimeout:
             future.cancel()
             raise spf.TempError(f"DNS: no answer for {name} {qtype} in time") from None
+        except CancelledError:
+            raise spf.TempError("DNS: the SPF check was stopped") from None
         except ValueError:  # a name dnspython cannot put in a query (too long, bad label)
             return []
+        finally:
+            with self._lock:
+                self._in_flight = None
         self.asked.append(found)
         if found.outcome.is_failure:
             raise spf.TempError(f"DNS {found.outcome.value} for {name} {qtype}")
@@ -156,7 +178,7 @@ async def check_spf(dns: DnsClient, ip: str, sender: str, helo: str, time_limit:
         result, explanation, lookups, voids, mechanism = await asyncio.to_thread(
             _run_pyspf, ip, sender, helo)
     finally:
-        resolver.closed = True
+        resolver.close()
         _resolver.reset(token)
     domain = sender.rpartition("@")[2] if "@" in sender else helo
     return SpfVerdict(identity, domain, ip, result, explanation, lookups, voids, mechanism,
@@ -175,32 +197,106 @@ class SpfNode:
     #: What is wrong at this node ("no SPF record", "2 SPF records", "include loop", ...).
     problem: str = ""
     children: list[SpfNode] = field(default_factory=list)
+    #: Why the walk stopped at this node ("" where it did not): the tree below is incomplete.
+    stopped: str = ""
+    #: The node this one repeats: the same domain reached a second time is neither fetched nor
+    #: walked again, but an evaluator spends its lookups again, so they are counted again.
+    repeats: SpfNode | None = None
 
     def lookup_terms(self) -> int:
         """DNS-querying terms in this record and everything below it (the RFC's count, static)."""
+        if self.repeats is not None:
+            return self.repeats.lookup_terms()
         own = self.record.lookup_terms if self.record else 0
         return own + sum(child.lookup_terms() for child in self.children)
+
+    def walk_stopped(self) -> str:
+        """Why the walk stopped somewhere in this tree ("" when it saw everything)."""
+        if self.stopped:
+            return self.stopped
+        return next((why for child in self.children if (why := child.walk_stopped())), "")
 
     def lines(self, indent: str = "") -> list[str]:
         """The tree as indented text lines (each line is untrusted: it quotes DNS)."""
         via = f"{self.via}:" if self.via else ""
-        what = f'"{self.record.text}"' if self.record else f"({self.problem})"
+        if self.repeats is not None:
+            what = "(reached again: shown above, its lookups count again)"
+        else:
+            what = f'"{self.record.text}"' if self.record else f"({self.problem})"
         line = f"{indent}{via}{self.domain}  {what}"
-        if self.record and self.problem:
+        if self.record and self.problem and self.repeats is None:
             line += f"  ({self.problem})"
         out = [line]
+        if self.stopped:  # a line of its own: the record line may be cut when shown
+            out.append(f"{indent}  (the walk stopped here: {self.stopped})")
         for child in self.children:
             out += child.lines(indent + "  ")
         return out
 
 
-async def include_tree(dns: DnsClient, domain: str) -> SpfNode:
-    """Fetch the SPF record of ``domain`` and, level by level and concurrently, every record it
-    includes or redirects to (loops and depth are bounded)."""
+def _evaluation_order(record: SpfRecord) -> list[tuple[str, str]]:
+    """The record's DNS-querying terms in the order an evaluator meets them: the mechanisms left
+    to right, then the modifiers (RFC 7208 §6.1: ``redirect=`` is used only when no mechanism
+    matched); the same terms :attr:`SpfRecord.lookup_terms` counts. Each is (how to follow it:
+    "include", "redirect" or "" for a term that leads to no record, its domain)."""
+    counted = [t for t in record.terms if t.name in LOOKUP_TERMS]
+    ordered = [t for t in counted if not t.is_modifier] + [t for t in counted if t.is_modifier]
+    first_redirect = next((t for t in ordered if t.is_modifier and t.name == "redirect"), None)
+    return [("include" if t.name == "include" and not t.is_modifier
+             else "redirect" if t is first_redirect else "", t.value) for t in ordered]
 
-    async def visit(name: str, via: str, seen: frozenset[str], depth: int) -> SpfNode:
-        lookup = await dns.query(name, "TXT")
+
+async def include_tree(dns: DnsClient, domain: str, limit: int = LOOKUP_LIMIT) -> SpfNode:
+    """Fetch the SPF record of ``domain`` and every record it includes or redirects to, depth
+    first in evaluation order, the way a receiver walks it for an address that matches nothing.
+
+    The walk is bounded by what an evaluator would fetch: it counts the DNS-querying terms as it
+    meets them and stops at term ``limit + 1`` (RFC 7208 §4.6.4: the evaluator stops there with
+    a permerror, so nothing further can matter), saying so in the node where it stopped. Each
+    domain is fetched and walked once (a global visited set): an include graph that fans out
+    and joins again (every node including every node of the next level) costs one lookup per
+    domain, not one per path. Loops are noted where they close. The records a node includes are
+    asked for at the same time, ahead of the walk (so a wide record costs one round trip, not
+    one per include), but no more than ``limit + 1`` names ahead in all: the most an evaluator
+    fetches.
+    """
+    walked: dict[str, SpfNode] = {}
+    asked: set[str] = set()  # names whose record was asked for (walked or ahead of the walk)
+    ahead: list[asyncio.Future[Lookup]] = []
+    count = 0  # DNS-querying terms met so far, in evaluation order
+
+    def over_limit(node: SpfNode, extra: int) -> bool:
+        nonlocal count
+        if count + extra <= limit:
+            count += extra
+            return False
+        count = limit + 1
+        node.stopped = (f"this is DNS-querying term number {limit + 1} or later; receivers stop "
+                        f"at {limit} with a permerror (RFC 7208 section 4.6.4), so the rest is "
+                        "not fetched")
+        return True
+
+    def ask_ahead(record: SpfRecord) -> None:
+        for kind, value in _evaluation_order(record):
+            target = value.lower().rstrip(".")
+            if len(asked) > limit:
+                return
+            if kind and target and "%" not in target and target not in asked:
+                asked.add(target)
+                ahead.append(asyncio.ensure_future(dns.query(target, "TXT")))
+
+    async def visit(name: str, via: str, path: frozenset[str]) -> SpfNode:
+        asked.add(name)
+        try:
+            lookup = await dns.query(name, "TXT")
+        except ValueError:  # a name no DNS query can carry (a label over 63 octets, ...)
+            node = SpfNode(name, via, Lookup(name, "TXT", dns.server_text, Outcome.ERROR,
+                                             note="not a valid domain name"))
+            node.problem = "not a valid domain name (a permerror for receivers)"
+            walked[name] = node
+            return node
         node = SpfNode(name, via, lookup)
+        walked[name] = node
         if lookup.outcome.is_failure:
             node.problem = f"lookup failed: {lookup.outcome.value}"
             return node
@@ -211,22 +307,37 @@ async def include_tree(dns: DnsClient, domain: str) -> SpfNode:
         if len(found) > 1:
             node.problem = f"{len(found)} SPF records (only one is allowed: permerror)"
         node.record = parse_spf(found[0])
-        if depth >= MAX_TREE_DEPTH:
-            node.problem = "too deep to follow further"
-            return node
-        targets = [("include", t) for t in node.record.includes]
-        if node.record.redirect:
-            targets.append(("redirect", node.record.redirect))
-        follow = [(kind, t.lower().rstrip(".")) for kind, t in targets if "%" not in t]
-        loops = [t for _, t in follow if t in seen]
-        if loops:
-            node.problem = f"include loop back to {loops[0]}"
-        node.children = list(await asyncio.gather(*(
-            visit(t, kind, seen | {t}, depth + 1) for kind, t in follow if t not in seen)))
+        ask_ahead(node.record)
+        for kind, value in _evaluation_order(node.record):
+            if over_limit(node, 1):
+                break
+            target = value.lower().rstrip(".")
+            if not kind or not target or "%" in target:
+                continue
+            if target in path:
+                loop = f"include loop back to {target}"
+                node.problem = f"{node.problem}; {loop}" if node.problem else loop
+                continue
+            if target in walked:
+                again = walked[target]
+                repeat = SpfNode(target, kind, again.lookup, repeats=again)
+                node.children.append(repeat)
+                if over_limit(repeat, again.lookup_terms()):
+                    break
+                continue
+            child = await visit(target, kind, path | {target})
+            node.children.append(child)
+            if count > limit:
+                break
         return node
 
     start = domain.lower().rstrip(".")
-    return await visit(start, "", frozenset({start}), 0)
+    try:
+        return await visit(start, "", frozenset({start}))
+    finally:  # questions asked ahead that the walk never reached: nobody waits for them
+        for question in ahead:
+            question.cancel()
+        await asyncio.gather(*ahead, return_exceptions=True)
 
 
 def proposed_record(current: SpfRecord | None, ip: str) -> str:

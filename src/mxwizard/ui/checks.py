@@ -19,6 +19,7 @@ from mxwizard.inputs import (
     InputError,
     parse_address,
     parse_domain,
+    parse_helo,
     parse_host_port,
     parse_ip,
 )
@@ -123,10 +124,6 @@ class CheckKind:
         return values
 
 
-def _helo(value: str) -> str:
-    return value if value.startswith("[") else parse_domain(value, "HELO name").ascii
-
-
 def _message_file(value: str) -> str:
     path = os.path.expanduser(value)
     if not os.path.isfile(path):
@@ -156,7 +153,7 @@ SEND = CheckKind(
               lambda v: parse_address(v, "recipient address"), option="--to"),
         Field("ip", "Public IP (optional)", "192.0.2.25", parse_ip,
               required=False, option="--ip"),
-        Field("helo", "HELO name (optional)", "mail.example.org", _helo,
+        Field("helo", "HELO name (optional)", "mail.example.org", parse_helo,
               required=False, option="--helo"),
         Field("dkim_selector", "DKIM selector (optional)", "default",
               lambda v: parse_domain(v, "DKIM selector").ascii, required=False,

@@ -1,8 +1,14 @@
 """Export: the report as Markdown (for a ticket or a forum post) or JSON (for scripts), saved to a
-file or copied to the clipboard (OSC 52, which also works over SSH in most terminals)."""
+file or copied to the clipboard (OSC 52, which also works over SSH in most terminals).
+
+A file is written new: an existing one is replaced only after a second Save with the same name,
+and a link, folder or device under that name never is. In a browser (``mxwizard serve``) nothing
+is written on the server: the report arrives as a download.
+"""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
@@ -16,9 +22,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from mxwizard.diagnosis.result import Diagnosis
+from mxwizard.sessions import NotReplaceable, write_new_file
+from mxwizard.ui.web import download_name
 from mxwizard.untrusted import visible
 
 _EXTENSIONS = {"markdown": ".md", "json": ".json"}
+_MIME_TYPES = {"markdown": "text/markdown", "json": "application/json"}
 
 
 def default_path(diagnosis: Diagnosis, fmt: str) -> str:
@@ -49,6 +58,8 @@ class ExportScreen(ModalScreen[None]):
         super().__init__()
         self.diagnosis = diagnosis
         self.fmt = "markdown"
+        #: The name the user was asked about replacing (a second Save with it replaces the file).
+        self._replace: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="export-box"):
@@ -56,11 +67,13 @@ class ExportScreen(ModalScreen[None]):
             with RadioSet(id="export-format"):
                 yield RadioButton("Markdown (for a ticket or a forum post)", value=True, id="markdown")
                 yield RadioButton("JSON (for scripts)", id="json")
-            yield Label("Save to (a name alone means the current directory):")
+            yield Label("Save to (a name alone means the current directory):" if not self.app.is_web
+                        else "File name for the download:")
             yield Input(value=default_path(self.diagnosis, self.fmt), id="export-path", compact=True)
             yield Static(id="export-status")
             with Horizontal(id="export-buttons"):
-                yield Button("Save (ctrl+s)", id="export-save", variant="primary", compact=True)
+                yield Button("Save (ctrl+s)" if not self.app.is_web else "Download (ctrl+s)",
+                             id="export-save", variant="primary", compact=True)
                 yield Button("Copy (ctrl+y)", id="export-copy", compact=True)
                 yield Button("Close (Esc)", id="export-close", compact=True)
 
@@ -96,18 +109,36 @@ class ExportScreen(ModalScreen[None]):
         self.query_one("#export-status", Static).update(Content.assemble(glyph, text))
 
     def action_save(self) -> None:
-        """Write the report to the file named in the input."""
+        """Write the report to the file named in the input (in a browser: send it as a download).
+
+        An existing file is replaced only when Save is pressed again with the same name.
+        """
         raw = self.query_one("#export-path", Input).value.strip()
         if not raw:
             self._status(False, "Please give a file name.")
             return
-        path = Path(os.path.expanduser(raw))
+        text = render(self.diagnosis, self.fmt)
+        if self.app.is_web:
+            name = download_name(raw, default_path(self.diagnosis, self.fmt))
+            self.app.deliver_text(io.StringIO(text), save_filename=name,
+                                  mime_type=_MIME_TYPES[self.fmt])
+            self._status(True, f"Sent to your browser as the download {name}.")
+            return
         try:
-            path.write_text(render(self.diagnosis, self.fmt), encoding="utf-8")
+            path = write_new_file(raw, text, replace=self._replace == raw)
+        except NotReplaceable:
+            self._status(False, f"{visible(raw, 200)} is a link, folder or device; choose another name.")
+            return
+        except FileExistsError:
+            self._replace = raw
+            self._status(False, f"{visible(raw, 200)} already exists. Save again replaces it; or "
+                                "change the name.")
+            return
         except OSError as exc:
             self._status(False, f"Could not save: {visible(exc.strerror or str(exc), 200)}")
             return
-        self._status(True, f"Saved to {visible(str(path.resolve()), 300)}")
+        self._replace = None
+        self._status(True, f"Saved to {visible(str(Path(path).resolve()), 300)}")
 
     def action_copy(self) -> None:
         """Copy the report to the clipboard."""

@@ -4,12 +4,14 @@ This is the trainer's view of a lesson. The class first reads what we are about 
 a key press shows the command and the server's reply, each line with its note, and the status says
 what the reply means and what the receiver checked at that point. The first step is the connection
 and the greeting. The same screen plays a saved session back on a timer that follows the recorded
-times, scaled by the chosen speed; the timer belongs to the screen, so leaving it ends the
-playback, and Space pauses it. ``s`` saves the session to a file, ``d`` opens its DNS lesson.
+times, scaled by the chosen speed (no pause longer than a few seconds, as in ``mxwizard replay``);
+the timer belongs to the screen, so leaving it ends the playback, and Space pauses it. ``s``
+saves the session to a file, ``d`` opens its DNS lesson.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -18,7 +20,8 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Header, Static
 
-from mxwizard.sessions import Cue, Session, timeline
+from mxwizard.sessions import Cue, Session, real_pause, timeline
+from mxwizard.transcript import Transcript
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
 from mxwizard.ui.screens.lesson_steps import SmtpStep, smtp_after, smtp_before, smtp_steps
 from mxwizard.ui.widgets.keybar import KeyBar
@@ -27,6 +30,21 @@ from mxwizard.untrusted import visible
 
 #: Lines due sooner than this (seconds) after the one before appear together with it.
 MIN_WAIT = 0.01
+#: The most lines a lesson steps through: the transcript list takes about a second to show this
+#: many at once, and a class learns nothing more from a reply of thousands of lines.
+LESSON_LINES = 2000
+
+
+def lesson_transcripts(transcripts: list[Transcript], limit: int = LESSON_LINES) -> list[Transcript]:
+    """The transcripts cut to their first ``limit`` lines in all (the originals stay whole)."""
+    kept: list[Transcript] = []
+    for transcript in transcripts:
+        room = limit - sum(len(t.lines) for t in kept)
+        if room <= 0:
+            break
+        kept.append(transcript if len(transcript.lines) <= room else
+                    Transcript(transcript.host, transcript.ip, transcript.port, transcript.lines[:room]))
+    return kept
 
 
 def speed_words(speed: float) -> str:
@@ -66,13 +84,17 @@ class ReplayScreen(WizardScreen):
         self.check_title = title
         #: What is replayed: the SMTP sessions (and the DNS lookups, for the DNS lesson and saving).
         self.session = session
-        #: Every line of every SMTP session in session order, and the steps they form.
-        self.lines, self.steps = smtp_steps(session.transcripts)
+        shown = lesson_transcripts(session.transcripts)
+        #: Every line of every SMTP session in session order (the first LESSON_LINES), and the
+        #: steps they form.
+        self.lines, self.steps = smtp_steps(shown)
+        #: How many lines of the session the lesson leaves out.
+        self.left_out = session.line_count - len(self.lines)
         #: How many lines are shown.
         self.shown = 0
         #: The playback speed (a multiple of the recorded pace), or None to step by key press.
         self.speed = speed
-        self._cues: list[Cue] = timeline(session, dns=False)
+        self._cues: list[Cue] = timeline(replace(session, transcripts=shown), dns=False)
         self._timer: Timer | None = None
         #: True while a timed playback is under way but paused.
         self.paused = False
@@ -159,7 +181,9 @@ class ReplayScreen(WizardScreen):
                 ("Lesson: ", "bold"), visible(self.check_title, 120),
                 f" — {len(self.steps)} steps in {sessions} SMTP session{'s' if sessions > 1 else ''}. "
                 "Each step is one command we send and the server's reply; the first is the "
-                "connection and the greeting."))
+                "connection and the greeting.",
+                f" The session has {self.session.line_count} lines; the lesson shows the first "
+                f"{len(self.lines)}." if self.left_out else ""))
         upcoming.update(self._next_text())
 
     def _next_text(self) -> Content:
@@ -174,6 +198,9 @@ class ReplayScreen(WizardScreen):
         if step is None:
             parts += [("■ End of the conversation. ", "bold"),
                       "Backspace goes back a step, r starts again, s saves the session."]
+            if self.left_out:
+                parts += [f" The lesson showed the first {len(self.lines)} lines; "
+                          f"'mxwizard replay FILE' prints all {self.session.line_count}."]
             return Content.assemble(*parts)
         head, why = smtp_before(step)
         now = step.start < self.shown
@@ -190,7 +217,7 @@ class ReplayScreen(WizardScreen):
         self._timer = None
         speed = self.speed or 1.0
         due = self.shown
-        while due < len(self._cues) and self._cues[due].wait_ms / 1000.0 / speed < MIN_WAIT:
+        while due < len(self._cues) and real_pause(self._cues[due].wait_ms, speed) < MIN_WAIT:
             due += 1
         if due > self.shown:
             self._show(due)
@@ -199,7 +226,7 @@ class ReplayScreen(WizardScreen):
             self.refresh_bindings()
             self._refresh_status()
             return
-        self._timer = self.set_timer(self._cues[self.shown].wait_ms / 1000.0 / speed, self._tick)
+        self._timer = self.set_timer(real_pause(self._cues[self.shown].wait_ms, speed), self._tick)
 
     def _tick(self) -> None:
         """One more line; then the next ones when they are due."""
