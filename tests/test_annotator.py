@@ -7,6 +7,8 @@ probe's notes are covered in test_smtp_probe.py.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import unicodedata
 
 from hypothesis import given, settings
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 
 from mxwizard.knowledge.smtp_commands import ANOMALIES
 from mxwizard.transcript import (
+    NOTE_LIMIT,
     Annotator,
     Direction,
     Transcript,
@@ -21,6 +24,7 @@ from mxwizard.transcript import (
     annotate,
     annotate_session,
     explain_line,
+    render_line,
 )
 
 C, S, INFO = Direction.CLIENT, Direction.SERVER, Direction.INFO
@@ -193,8 +197,23 @@ _texts = st.one_of(
 def test_any_transcript_annotates_and_renders_safely(lines: list[tuple[Direction, str]]) -> None:
     transcript = session(*((float(i), direction, text) for i, (direction, text) in enumerate(lines)))
     annotate_session(transcript)
-    assert all(len(line.note) <= 72 for line in transcript.lines)
+    assert all(len(line.note) <= NOTE_LIMIT for line in transcript.lines)
     rendered = transcript.render()
     assert not any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in rendered.replace("\n", ""))
     for index in range(len(transcript.lines)):
         assert explain_line(transcript, index)
+
+
+def test_rows_wrap_between_words_and_notes_are_whole() -> None:
+    """The text report of a real lab session: no note cut off with an ellipsis, and a long
+    server line wrapped between its words, never inside a host name."""
+    out = subprocess.run([sys.executable, "-m", "mxwizard", "check", "receive", "healthy.test",
+                          "--lab"], capture_output=True, text=True, timeout=60).stdout
+    notes = [row.split("# ", 1)[1] for row in out.splitlines() if "# " in row]
+    assert notes and not any(note.endswith("…") for note in notes)
+    words = "250 " + " ".join(f"mx{i}.healthy.test" for i in range(40))
+    transcript = session((0.0, Direction.SERVER, words))
+    rows = render_line(transcript.lines[0], 0.0, width=60)
+    text_rows = [r for r in rows if "# " not in r]
+    pieces = " ".join(r[14:] if i else r.split("<- ", 1)[1] for i, r in enumerate(text_rows))
+    assert all(token in words.split() for token in pieces.split()), pieces

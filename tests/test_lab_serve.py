@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -146,6 +147,30 @@ def test_the_lab_binds_only_loopback(served_lab: ServedLab) -> None:
         ip_hex = local.split(":")[0]
         first_octet = int(ip_hex[6:8], 16)  # /proc/net stores IPv4 little-endian
         assert first_octet == 127, f"{table} socket bound outside 127.0.0.0/8: {local}"
+
+
+def test_the_check_command_it_prints_works_as_printed(served_lab: ServedLab) -> None:
+    """The banner's own 'point the wizard at it' command, run word for word."""
+    line = next(ln for ln in served_lab.banner.splitlines() if "mxwizard check receive" in ln)
+    words = line.split()
+    done = subprocess.run([sys.executable, "-m", "mxwizard", *words[1:], "--format", "json"],
+                          capture_output=True, text=True, timeout=60)
+    report = json.loads(done.stdout)
+    ids = [f["id"] for f in report["findings"]]
+    assert "smtp.accepts" in ids and "mx.private-address" not in ids, ids
+    assert done.returncode == 0
+
+
+def test_a_taken_port_is_one_line_naming_it_and_the_option() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "mxwizard", "lab", "serve", "--dns-port", str(port),
+             "--smtp-port", str(_free_port())], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert f"port {port}" in line and "--dns-port" in line
 
 
 def test_ctrl_c_stops_it_cleanly(served_lab: ServedLab) -> None:

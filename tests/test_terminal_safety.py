@@ -77,13 +77,13 @@ def tmux(request: pytest.FixtureRequest) -> Iterator[Tmux]:
 def _check_receive(tmux: Tmux, domain: str) -> None:
     """From the welcome screen: the receive form, the domain typed in, the check run.
 
-    With a fresh config, lab mode fills the domain with the first receive scenario and leaves the
-    optional mailbox empty, so the form focuses the mailbox: Shift+Tab goes up to the domain.
+    With a fresh config, lab mode fills the domain with the first receive scenario, and the form
+    starts in the domain field (the first field that must be filled in).
     """
     tmux.keys("2")
     tmux.wait_for("healthy.test")
     time.sleep(0.5)  # let the form settle its focus before typing
-    tmux.keys("BTab", "End", "C-u")  # Textual's Input: ctrl+u deletes everything left of the cursor
+    tmux.keys("End", "C-u")  # Textual's Input: ctrl+u deletes everything left of the cursor
     tmux.type(domain)
     assert _field_showing(tmux, domain) == "Your domain", tmux.screen()
     tmux.keys("Enter")

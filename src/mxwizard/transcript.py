@@ -81,6 +81,17 @@ class Transcript:
         """Append a line (the probe calls this as the conversation happens)."""
         self.lines.append(line)
 
+    @property
+    def waiting(self) -> bool:
+        """Whether the session is waiting for the server right now: the last line is a command
+        we sent, or the connection being opened (the greeting is due). The wizard shows such a
+        wait with its time limit, so that a silent server is not a mystery."""
+        if not self.lines:
+            return False
+        last = self.lines[-1]
+        return last.dir is Direction.CLIENT or (
+            last.dir is Direction.INFO and last.text.startswith(("connecting to", "connected from")))
+
     def to_json(self) -> dict[str, object]:
         """The session as in the JSON report."""
         return {
@@ -119,7 +130,8 @@ def render_line(line: TranscriptLine, start: float, width: int = 100) -> list[st
     """One line of a session as text rows: time since ``start``, arrow, text, then its note."""
     room = max(20, width - 14)
     text = ("[tls] " if line.encrypted else "") + visible(line.text)
-    pieces = [text[i: i + room] for i in range(0, len(text), room)] or [""]
+    # wrapped between words where there are any; a word longer than a row is split
+    pieces = textwrap.wrap(text, room, break_on_hyphens=False, drop_whitespace=False) or [""]
     out = [f"{line.t_ms - start:7.0f} ms {line.dir.arrow} {pieces[0]}"]
     out.extend(f"{'':14}{piece}" for piece in pieces[1:])
     for piece in textwrap.wrap(visible(line.note, 300), room - 2, break_on_hyphens=False):
@@ -129,8 +141,9 @@ def render_line(line: TranscriptLine, start: float, width: int = 100) -> list[st
 
 # -- the annotator -------------------------------------------------------------------------------
 
-#: Longest note; longer ones are cut with an ellipsis so each note fits beside its line.
-NOTE_LIMIT = 72
+#: Longest note. Every view wraps notes (they are no longer cut to fit beside their line), so
+#: this only bounds what an absurdly long reply can make of one; a cut falls between words.
+NOTE_LIMIT = 160
 #: A greeting later than this (ms after the session's first line) is noted as a possible greet pause.
 SLOW_GREETING_MS = 5000.0
 
@@ -230,7 +243,10 @@ class Annotator:
 
 
 def _short(text: str) -> str:
-    return text if len(text) <= NOTE_LIMIT else text[: NOTE_LIMIT - 1].rstrip() + "…"
+    if len(text) <= NOTE_LIMIT:
+        return text
+    cut = text[: NOTE_LIMIT - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:") + "…"
 
 
 def _argument(text: str) -> str:

@@ -67,7 +67,7 @@ def test_unknown_mailbox_is_reported_with_postfix_reply(peers: Peers, mxwizard: 
 ], ids=["blocklisted-source", "source-without-ptr"])
 def test_refusal_of_the_probe_is_not_the_domains_fault(peers: Peers, mxwizard: Check, source: str,
                                                        code: str, reason: str) -> None:
-    """(b) NEW BEHAVIOUR (vantage point). Postfix refuses the probe's own address, not the mail:
+    """(b) The vantage point: Postfix refuses the probe's own address, not the mail:
     the blocklisted source gets 554 at RCPT (reject_rbl_client), the source without reverse DNS
     450 (reject_unknown_client_hostname). That says where we test from, not whether
     strict.real.test takes mail: expected smtp.probe-refused (warn, network), no SMTP failure

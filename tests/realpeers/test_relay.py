@@ -37,7 +37,7 @@ def test_closed_server_is_not_a_relay(peers: Peers, mxwizard: Check) -> None:
 
 
 def test_relay_verdict_needs_the_relay_rule_to_be_reached(peers: Peers, mxwizard: Check) -> None:
-    """(c) NEW BEHAVIOUR (vantage point). From a blocklisted source the closed server answers
+    """(c) The vantage point: From a blocklisted source the closed server answers
     every RCPT with reject_rbl_client's 554, which Postfix evaluates before the relay rule: the
     relay question was never asked, so "closed" would be a guess. Expected relay.untested
     (side network), not relay.closed, and exit 3."""

@@ -12,7 +12,7 @@ from .zones import STRICT
 
 @pytest.mark.parametrize("domain", [STRICT, "gmail.com"])
 def test_lying_resolver_is_not_believed(peers: Peers, mxwizard: Check, domain: str) -> None:
-    """(f) NEW BEHAVIOUR (resolver health). unbound answers NXDOMAIN for every name, even the
+    """(f) The resolver health: unbound answers NXDOMAIN for every name, even the
     root, without asking anyone (gmail.com included: nothing leaves the machine). Expected
     dns.resolver-broken (side network), no domain.nxdomain, exit 3."""
     for name, rdtype in ((domain, "MX"), (".", "NS")):

@@ -21,7 +21,7 @@ def _send(mxwizard: Check, peers: Peers, recipient: str, *extra: str) -> Report:
 
 
 def test_bare_helo_accepted_by_postfix_is_only_a_warning(peers: Peers, mxwizard: Check) -> None:
-    """(e) NEW BEHAVIOUR (reconciliation). Postfix does not reject a bare HELO by default: the
+    """(e) The reconciliation: Postfix does not reject a bare HELO by default: the
     strict MX accepts "EHLO mailhost" and the recipient. The rehearsal shows that, so
     helo.not-fqdn must not fail this send: warn, next to delivery.accepted, and exit 0."""
     plan = peers.plan

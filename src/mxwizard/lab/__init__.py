@@ -2,3 +2,9 @@
 
 It is the teaching material for trainers, the playground for novices without a broken server at
 hand, and the fixture of every test and benchmark. Everything binds to 127.0.0.0/8 only."""
+
+#: The lab's documented ports (README): off every well-known service — not 53, and not 5353,
+#: which is mDNS (avahi) on most Linux desktops — so the commands a trainer copies work. Kept
+#: here, free of imports, so that the command line can show them without loading the lab.
+LAB_DNS_PORT = 10053
+LAB_SMTP_PORT = 2525

@@ -12,16 +12,15 @@ import signal
 import sys
 
 from mxwizard.lab.internet import DNSBL_ZONE
-from mxwizard.lab.world import World, running_lab
+from mxwizard.lab.world import LabPortTaken, World, running_lab
 
 
 def _banner(world: World) -> str:
     dns = f"@{world.dns_addr} -p {world.dns_port}"
     port = world.smtp_port
-    lines = [
-        f"mxwizard lab: DNS on {world.dns_addr}:{world.dns_port} (UDP and TCP), "
-        f"SMTP on port {port} of these hosts:",
-    ]
+    lines = [f"mxwizard lab: note: {note}." for note in world.moved]
+    lines.append(f"mxwizard lab: DNS on {world.dns_addr}:{world.dns_port} (UDP and TCP), "
+                 f"SMTP on port {port} of these hosts:")
     for host in world.hosts:
         what = host.mode if host.mode != "listen" else ("open relay" if host.open_relay else
                                                           ", ".join(host.domains) or "no domains")
@@ -40,7 +39,8 @@ def _banner(world: World) -> str:
         "",
         "Point the wizard at it from another terminal:",
         f"  mxwizard check receive healthy.test --resolver {world.dns_addr}:{world.dns_port}"
-        f" --smtp-port {port}",
+        f" --smtp-port {port} --private-network",
+        "  (--private-network: the lab's 127.x addresses are its own network, not faults)",
         "",
         "Scenarios (mxwizard lab list shows the commands); Ctrl-C stops the lab.",
     ]
@@ -63,6 +63,9 @@ def serve_forever(dns_addr: str, dns_port: int, smtp_port: int, latency_ms: int)
     """Run the lab until interrupted; a port already in use is one line and exit status 2."""
     try:
         asyncio.run(_serve(dns_addr, dns_port, smtp_port, latency_ms))
+    except LabPortTaken as exc:
+        print(f"mxwizard: error: cannot start the lab: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"mxwizard: error: cannot start the lab: {exc.strerror or exc}", file=sys.stderr)
         return 2

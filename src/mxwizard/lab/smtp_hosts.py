@@ -573,6 +573,12 @@ class LabSmtp:
         """The sessions the host on `ip` saw (the last SESSIONS_KEPT), oldest first."""
         return list(self._logs[ip])
 
+    def forget(self) -> None:
+        """Forget what the hosts remember between connections (the greylists' triplets), so a
+        lesson shows its behaviour every time it is run, not only the first time."""
+        for policy in self._policies.values():
+            policy.greylist.clear()
+
     async def start(self, port: int = 0) -> int:
         """Start every host on (host.ip, port); port 0: find one port free on all their IPs."""
         if self._servers or self._blackhole_sockets:

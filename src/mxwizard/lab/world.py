@@ -7,12 +7,13 @@ point a :class:`~mxwizard.settings.Settings` at itself.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import dns.zone
 
+from mxwizard.lab import LAB_DNS_PORT, LAB_SMTP_PORT
 from mxwizard.lab.dns_server import LabDnsServer
 from mxwizard.lab.hostile import HostileSmtp
 from mxwizard.lab.internet import (
@@ -44,6 +45,8 @@ class World:
     scenarios: tuple[Scenario, ...] = SCENARIOS
     dnsbl_zone: str = DNSBL_ZONE
     whoami_name: str = WHOAMI_NAME
+    #: Notes on ports the lab had to move from its documented ones (empty when it did not).
+    moved: tuple[str, ...] = ()
     #: The hostile mail hosts (lab/hostile.py), on the same port as the others.
     hostile: HostileSmtp | None = None
     #: The lying resolver ("no such name" for every question) and where it listens.
@@ -71,6 +74,11 @@ class World:
             whoami_name=self.whoami_name,
         )
 
+    def fresh_run(self) -> None:
+        """A new run begins (the wizard calls this before each check): the lab forgets what its
+        hosts learnt from earlier runs, so every lesson behaves the same every time."""
+        self.smtp.forget()
+
     def host(self, name: str) -> HostSpec:
         """The mail host called ``name``."""
         return next(h for h in self.hosts if h.name == name)
@@ -82,24 +90,54 @@ def lab_zones() -> list[dns.zone.Zone]:
             for origin, text in zone_texts()]
 
 
+class LabPortTaken(OSError):
+    """A port asked for explicitly is in use: the message names it and the option to change."""
+
+
+async def _start_on(start: Callable[[int], Awaitable[int]], port: int | None, documented: int,
+                    what: str, moved: list[str], option: str = "") -> int:
+    """Start a server on ``port``; ``None`` means the documented port, or — when something
+    else holds it — a free one, with a note saying so (shown wherever the lab is shown)."""
+    if port is not None:
+        try:
+            return await start(port)
+        except OSError as exc:
+            if not port:
+                raise
+            raise LabPortTaken(f"{what} port {port} is not available ({exc.strerror or exc}); "
+                               f"choose another with {option}") from exc
+    try:
+        return await start(documented)
+    except OSError:
+        bound = await start(0)
+        moved.append(f"{what} port {documented} was taken, so the lab uses {bound}")
+        return bound
+
+
 @asynccontextmanager
 async def running_lab(
     latency_ms: float = 0,
     dns_addr: str = "127.0.0.1",
-    dns_port: int = 0,
-    smtp_port: int = 0,
+    dns_port: int | None = None,
+    smtp_port: int | None = None,
     zones: list[dns.zone.Zone] | None = None,
 ) -> AsyncIterator[World]:
-    """Start the lab (port 0: free ports are picked), yield it, and stop it cleanly.
+    """Start the lab, yield it, and stop it cleanly.
+
+    Ports: ``None`` (the default) binds the documented ports when they are free and says in
+    :attr:`World.moved` when it had to move; 0 picks free ports; a number binds exactly that.
+    Every address and port the lab shows is one that really answers now.
 
     ``zones`` are the parsed zones if the caller already has them (the TUI parses them in a
     thread, so that starting the lab never freezes the screen)."""
+    moved: list[str] = []
     dns_server = LabDnsServer(
         zones if zones is not None else lab_zones(), latency_ms=latency_ms,
         whoami_name=WHOAMI_NAME, whoami=whoami_map(),
         whoami_default=WHOAMI_DEFAULT, faults=DNS_FAULTS, root_apex_only=True,
     )
-    bound_dns = await dns_server.start(dns_addr, dns_port)
+    bound_dns = await _start_on(lambda port: dns_server.start(dns_addr, port), dns_port,
+                                LAB_DNS_PORT, "the DNS", moved, "--dns-port")
     liar = LabDnsServer([], latency_ms=latency_ms, lies=True)
     smtp = LabSmtp(HOSTS, resolver=(dns_addr, bound_dns), dnsbl_zone=DNSBL_ZONE,
                    latency_ms=latency_ms)
@@ -109,7 +147,8 @@ async def running_lab(
             bound_liar = await liar.start(LYING_RESOLVER, bound_dns)
         except OSError:
             bound_liar = await liar.start(LYING_RESOLVER, 0)
-        bound_smtp = await smtp.start(smtp_port)
+        bound_smtp = await _start_on(smtp.start, smtp_port, LAB_SMTP_PORT, "the SMTP", moved,
+                                     "--smtp-port")
         await hostile.start(bound_smtp)
     except BaseException:
         await hostile.close()
@@ -119,7 +158,7 @@ async def running_lab(
         raise
     try:
         yield World(dns_server, smtp, dns_addr, bound_dns, bound_smtp, hostile=hostile,
-                    liar=liar, liar_port=bound_liar)
+                    liar=liar, liar_port=bound_liar, moved=tuple(moved))
     finally:
         await hostile.close()
         await smtp.close()

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -44,6 +45,16 @@ class Result:
 
 #: Makes the lab: an async context manager yielding a world with ``point`` and ``scenarios``.
 LabFactory = Callable[[], contextlib.AbstractAsyncContextManager[Any]]
+
+
+def clipboard_note(size: int, file_hint: str) -> str:
+    """What a copy really did: the text went to the terminal as an OSC 52 request, which the
+    terminal (or tmux, or SSH's client) may drop without a word; so say that, and how to fix it."""
+    where = ("tmux drops it unless you run: tmux set -g set-clipboard on"
+             if os.environ.get("TMUX") else
+             "some terminals ignore it (then allow clipboard access in their settings)")
+    return (f"Sent {size} characters to your terminal's clipboard (OSC 52); {where}. "
+            f"If nothing arrives, {file_hint}.")
 
 
 class WizardApp(App[int]):
@@ -80,6 +91,8 @@ class WizardApp(App[int]):
         self.last_result: Result | None = None
         #: Set once the lab has started (or failed to), or at once without the lab.
         self.lab_ready = asyncio.Event()
+        #: A choice made on the welcome screen while the lab was still starting (opened then).
+        self.pending_choice: str | None = None
 
     async def on_mount(self) -> None:
         """Show the welcome screen at once; the lab, if asked for, starts behind it."""
@@ -133,9 +146,19 @@ class WizardApp(App[int]):
     # --- navigation, used by the screens -------------------------------------------------------
 
     def open_choice(self, choice: str) -> None:
-        """Open the screen for a symptom picked on the welcome screen."""
+        """Open the screen for a symptom picked on the welcome screen.
+
+        While the lab starts, the first choice waits for it and any further key is ignored:
+        a newcomer pressing 2 and then Enter must get one form, not two stacked ones."""
         if choice != "bounce" and not self.lab_ready.is_set():
-            self.when_lab_ready(lambda: self.open_choice(choice))
+            if self.pending_choice is None:
+                self.pending_choice = choice
+                self.when_lab_ready(lambda: self._open_pending(choice))
+                refresh = getattr(self.screen, "refresh_mode", None)
+                if callable(refresh):
+                    refresh()
+            return
+        if self.pending_choice is not None:  # a choice is already on its way
             return
         from mxwizard.ui.screens.bounce import BounceScreen
         from mxwizard.ui.screens.form import FormScreen
@@ -148,10 +171,17 @@ class WizardApp(App[int]):
         elif choice in CHECKS:
             check = CHECKS[choice]
             values = self.form_values.get(choice)
-            if not values:
+            if not values:  # a first example from the lab: the required fields only, so that
+                # no optional value (a DKIM selector, say) adds a finding nobody asked for
                 scenario = next((s for s in self.scenarios if s.kind == choice), None)
-                values = check.values_from_args(scenario.args) if scenario is not None else {}
+                example = check.values_from_args(scenario.args) if scenario is not None else {}
+                required = {f.name for f in check.fields if f.required}
+                values = {k: v for k, v in example.items() if k in required}
             self.push_screen(FormScreen(check, values))
+
+    def _open_pending(self, choice: str) -> None:
+        self.pending_choice = None
+        self.open_choice(choice)
 
     def open_scenario(self, scenario: Any) -> None:
         """Open the form of a lab scenario's check, filled in with its arguments."""
@@ -184,6 +214,13 @@ class WizardApp(App[int]):
         settings = self.settings.with_changes(**overrides) if overrides else self.settings
         self.push_screen(DiagnosisScreen(title, plan, settings))
 
+    def fresh_lab_run(self) -> None:
+        """Before each run of a check: the lab forgets what its hosts learnt from earlier runs
+        (greylisting), so a lesson shows its behaviour every time, not only the first."""
+        fresh_run = getattr(self.world, "fresh_run", None)
+        if callable(fresh_run):
+            fresh_run()
+
     def remember_result(self, result: Result) -> None:
         """Keep the last finished diagnosis."""
         self.last_result = result
@@ -212,7 +249,8 @@ class WizardApp(App[int]):
             self.notify("This finding has no fix to copy.", severity="warning", markup=False)
             return
         self.copy_to_clipboard(finding.fix)
-        self.notify("Copied the fix to the clipboard.", markup=False)
+        self.notify(clipboard_note(len(finding.fix), "e exports the whole report to a file"),
+                    markup=False, timeout=10)
 
     def action_help(self) -> None:
         """F1: the help page for the screen in front."""

@@ -8,6 +8,7 @@ screen opens on top; Escape from there comes back here with everything still in 
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from typing import ClassVar
 
@@ -31,6 +32,7 @@ from mxwizard.diagnosis.events import (
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.diagnosis.tree import Plan
 from mxwizard.settings import Settings
+from mxwizard.transcript import Transcript
 from mxwizard.ui.app import Result
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
 from mxwizard.ui.widgets.dns import DnsView
@@ -41,6 +43,8 @@ from mxwizard.ui.widgets.steps import StepList, StepRow
 from mxwizard.ui.widgets.transcript import TranscriptView
 from mxwizard.untrusted import visible
 
+#: A server's silence is shown once it lasts this long (seconds): a normal reply comes sooner.
+WAIT_SHOWN_AFTER = 1.0
 TABS = {"findings": "Findings", "transcript": "SMTP transcript", "dns": "DNS lookups"}
 
 
@@ -96,6 +100,9 @@ class DiagnosisScreen(WizardScreen):
 
     def on_mount(self) -> None:
         """Start the probes, or fill the screen from a diagnosis that already finished."""
+        self._talks: dict[int, tuple[Transcript, float]] = {}
+        self._probing = self._replay is None
+        self.set_interval(0.5, self._show_progress)
         self.sub_title = self.check_title
         if self._replay is not None:
             self._show_finished(self._replay)
@@ -111,6 +118,7 @@ class DiagnosisScreen(WizardScreen):
         """Run the plan; every event updates the screen as it arrives."""
         from mxwizard.diagnosis.runner import Runner
 
+        self.wizard.fresh_lab_run()
         return await Runner(self.plan, self.settings, self.on_diagnosis_event).run()
 
     def on_diagnosis_event(self, event: Event) -> None:
@@ -119,15 +127,13 @@ class DiagnosisScreen(WizardScreen):
             self.query_one(StepList).started(event.step)
             self._show_why(event.title, event.why)
         elif isinstance(event, StepFinished):
-            steps = self.query_one(StepList)
-            steps.finished(event.step, event.status, event.skipped)
-            self._set_status(Content.assemble(
-                ("… ", "bold $text-accent"),
-                f"Checking: {steps.done_count()} of {len(steps.rows)} steps done. Press s to stop."))
+            self.query_one(StepList).finished(event.step, event.status, event.skipped)
+            self._show_progress()
         elif isinstance(event, DnsAnswered):
             self.query_one(DnsView).add_lookup(event.lookup)
         elif isinstance(event, SmtpLine):
             self.query_one(TranscriptView).add_line(event.transcript, event.line)
+            self._talks[id(event.transcript)] = (event.transcript, time.monotonic())
         elif isinstance(event, FindingMade):
             self.query_one(FindingsView).add(event.finding)
         elif isinstance(event, DiagnosisFinished):
@@ -137,6 +143,8 @@ class DiagnosisScreen(WizardScreen):
         """Finished, stopped or broken: say so, and open the verdict when there is one."""
         if event.worker.group != "diagnosis":
             return
+        if event.state in (WorkerState.SUCCESS, WorkerState.CANCELLED, WorkerState.ERROR):
+            self._probing = False
         self.refresh_bindings()
         if event.state is WorkerState.SUCCESS and isinstance(event.worker.result, Diagnosis):
             self.diagnosis = event.worker.result
@@ -157,6 +165,24 @@ class DiagnosisScreen(WizardScreen):
                 f"The check broke off: {visible(str(event.worker.error), 200)}. Press r to try again."))
 
     # --- showing -------------------------------------------------------------------------------
+
+    def _show_progress(self) -> None:
+        """How far the check is, and — when a server keeps us waiting — for what, and how long
+        at most ("waiting up to 10 s for mx1.example.org [192.0.2.1]:25, 7 s left")."""
+        if not self._probing:
+            return
+        steps = self.query_one(StepList)
+        text = f"Checking: {steps.done_count()} of {len(steps.rows)} steps done. Press s to stop."
+        now = time.monotonic()
+        waits = [(now - since, transcript) for transcript, since in self._talks.values()
+                 if transcript.waiting and now - since >= WAIT_SHOWN_AFTER]
+        if waits:
+            waited, transcript = max(waits, key=lambda w: w[0])
+            limit = self.settings.timeout
+            left = max(0.0, limit - waited)
+            where = f"{visible(transcript.host, 40)}:{transcript.port}"
+            text = f"Waiting up to {limit:g} s for {where}, {left:.0f} s left"
+        self._set_status(Content.assemble(("… ", "bold $text-accent"), text))
 
     def _set_status(self, content: Content) -> None:
         self.query_one("#diag-status", Static).update(content)

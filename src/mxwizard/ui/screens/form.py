@@ -35,6 +35,8 @@ class FormScreen(WizardScreen):
         Binding("escape", "back", "Back"),
         Binding("ctrl+r", "run", "Run check"),
         Binding("f2", "detect_ip", "Detect my IP"),
+        Binding("down", "next_field", "Next field", show=False),
+        Binding("up", "previous_field", "Previous field", show=False),
     ]
 
     def __init__(self, check: CheckKind, values: dict[str, str], lesson: str = "") -> None:
@@ -68,13 +70,32 @@ class FormScreen(WizardScreen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        """Focus the first empty field (or the first one)."""
-        inputs = list(self.query(Input))
-        empty = next((i for i in inputs if not i.value), inputs[0] if inputs else None)
-        if empty is not None:
-            empty.focus()
+        """Focus where the eye is: the first empty field that must be filled in, else the
+        first field (never an optional field further down); the scrolling form itself is no
+        Tab stop of its own."""
+        self.query_one("#form", VerticalScroll).can_focus = False
+        inputs = {field.name: self.query_one(f"#field-{field.name}", Input)
+                  for field in self.check.fields}
+        needed = [inputs[f.name] for f in self.check.fields if f.required]
+        first = next((i for i in needed if not i.value), None) or next(iter(inputs.values()), None)
+        if first is not None:
+            first.focus()
         for error in self.query(".form-error"):
             error.display = False
+
+    def on_screen_resume(self) -> None:
+        """Back on the form: the focused field's text is selected, ready to be typed over."""
+        focused = self.focused
+        if isinstance(focused, Input):
+            focused.select_all()
+
+    def action_next_field(self) -> None:
+        """↓ moves to the next field, as Tab does."""
+        self.focus_next()
+
+    def action_previous_field(self) -> None:
+        """↑ moves to the previous field, as Shift+Tab does."""
+        self.focus_previous()
 
     def raw_values(self) -> dict[str, str]:
         """What is typed in the fields right now."""

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown, Static
 
@@ -39,12 +39,15 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
-            yield Markdown(help_text(self.topic), id="help-text")
-            yield Static("Esc closes this help · ↑↓ PgUp PgDn scroll", id="help-hint", markup=False)
+            with VerticalScroll(id="help-scroll"):
+                yield Markdown(help_text(self.topic), id="help-text")
+            yield Static("Esc closes this help · ↑↓ PgUp PgDn Home End scroll", id="help-hint",
+                         markup=False)
 
     def on_mount(self) -> None:
-        """Focus the page so the arrow keys scroll it."""
-        self.query_one("#help-box").focus()
+        """Focus the scrolling page, so the keys the hint names really scroll it (a plain
+        container takes no focus, and the keys went nowhere)."""
+        self.query_one("#help-scroll").focus()
 
     async def action_dismiss(self, result: None = None) -> None:
         """Close the help."""

@@ -68,13 +68,20 @@ class WelcomeScreen(WizardScreen):
         """The line under the choices: lab or real network, and the last result if any."""
         wizard = self.wizard
         if wizard.want_lab and not wizard.lab_ready.is_set():
-            mode = Content.assemble(("LAB ", "bold reverse"), " Starting the built-in lab…")
+            pending = next((text for choice, _, text in CHOICES
+                            if choice == wizard.pending_choice), "")
+            then = f" Then: {pending}" if pending else ""
+            mode = Content.assemble(("LAB ", "bold reverse"), f" Starting the built-in lab…{then}")
         elif wizard.lab_problem:
             mode = Content.assemble(("! ", "bold $text-error"), wizard.lab_problem)
         elif wizard.world is not None:
+            world = wizard.world
+            moved = "".join(f" Note: {note}." for note in getattr(world, "moved", ()))
             mode = Content.assemble(
                 ("LAB ", "bold reverse"),
-                " Everything runs against the built-in lab on this machine; no mail leaves it.")
+                " Everything runs against the built-in lab on this machine; no mail leaves it. "
+                f"Its DNS: {world.dns_addr}:{world.dns_port}, its mail hosts: port "
+                f"{world.smtp_port}.{moved}")
         else:
             mode = Content("Checks use the real network: DNS queries and SMTP connections on port "
                            f"{wizard.settings.smtp_port}.")
