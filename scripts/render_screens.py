@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from mxwizard.settings import Settings
+from mxwizard.core.settings import Settings
 from mxwizard.ui.app import WizardApp
 
 SIZE = (80, 24)

@@ -14,8 +14,7 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mxwizard.knowledge.smtp_commands import ANOMALIES
-from mxwizard.transcript import (
+from mxwizard.core.transcript import (
     NOTE_LIMIT,
     Annotator,
     Direction,
@@ -26,6 +25,7 @@ from mxwizard.transcript import (
     explain_line,
     render_line,
 )
+from mxwizard.knowledge.smtp_commands import ANOMALIES
 
 C, S, INFO = Direction.CLIENT, Direction.SERVER, Direction.INFO
 

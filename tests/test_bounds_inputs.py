@@ -34,18 +34,18 @@ from bounds_support import (
     write_backtracking_message,
     write_signed_message,
 )
-from mxwizard.diagnosis.findings import Finding, Side, Status
-from mxwizard.diagnosis.result import Diagnosis
-from mxwizard.inputs import (
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.inputs import (
     MAX_MESSAGE_BYTES,
     InputError,
     parse_address,
     parse_helo,
     read_regular_file,
 )
+from mxwizard.core.transcript import Direction, Transcript, TranscriptLine
+from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.probes.dns import MAX_RECORDS, Lookup, Outcome, Record
-from mxwizard.report import to_json
-from mxwizard.transcript import Direction, Transcript, TranscriptLine
+from mxwizard.render.report import to_json
 
 #: The --timeout of every run: step budgets are multiples of it (SPF 4.5, DKIM 3.5).
 TIMEOUT = "2"

@@ -3,7 +3,7 @@
 Each check runs the way a user runs it, ``mxwizard check ... --lab --timeout 2 --format json``,
 in a subprocess of its own, and is measured there: its wall clock, the peak resident memory of
 the process (its own ``rusage``, from ``wait4``), and the size of what it printed. The bounds are
-the documented ones (the index is in :mod:`mxwizard.probes.smtp`) plus a generous margin for
+the documented ones (the index is in :mod:`mxwizard.probes.smtp.session`) plus a generous margin for
 starting Python and the lab on a busy machine; they prove "bounded", they do not time anything.
 
 The hosts (``mxwizard.lab.hostile``): ``flood`` follows every reply with 5,000 extra lines,
@@ -33,17 +33,17 @@ from typing import Any
 
 import pytest
 
-from mxwizard.diagnosis import receive, relay, send
-from mxwizard.diagnosis.relay import RELAY_TIMEOUTS
+from mxwizard.core.inputs import parse_address, parse_domain
+from mxwizard.core.settings import Settings
+from mxwizard.diagnosis.plans import receive, relay, send
+from mxwizard.diagnosis.plans.relay import RELAY_TIMEOUTS
+from mxwizard.diagnosis.plans.visits import MAX_MX_HOSTS, SENDER_MX_HOSTS, SMTP_SESSIONS
 from mxwizard.diagnosis.runner import diagnose
 from mxwizard.diagnosis.tree import Facts
-from mxwizard.diagnosis.visits import MAX_MX_HOSTS, SENDER_MX_HOSTS, SMTP_SESSIONS
-from mxwizard.inputs import parse_address, parse_domain
 from mxwizard.lab.hostile import HOSTILE_HOSTS, MANY_MX
 from mxwizard.lab.world import World
-from mxwizard.probes.smtp import CUT_OFF, SESSION_TIMEOUTS, ConnectOutcome, Reply, SessionFacts
-from mxwizard.probes.smtp_protocol import MAX_SESSION_LINES
-from mxwizard.settings import Settings
+from mxwizard.probes.smtp.protocol import MAX_SESSION_LINES
+from mxwizard.probes.smtp.session import CUT_OFF, SESSION_TIMEOUTS, ConnectOutcome, Reply, SessionFacts
 
 TIMEOUT = 2.0
 #: Added to every documented bound: starting Python, importing, starting the lab and looking up
@@ -276,8 +276,9 @@ async def test_a_pool_of_one_when_the_user_asks_for_one_operation_at_a_time(lab:
 
 
 def test_the_index_of_bounds_names_each_constant_with_its_value() -> None:
-    from mxwizard.diagnosis import visits
-    from mxwizard.probes import smtp, smtp_protocol
+    from mxwizard.diagnosis.plans import visits
+    from mxwizard.probes.smtp import protocol as smtp_protocol
+    from mxwizard.probes.smtp import session as smtp
 
     index = smtp.__doc__ or ""
     modules = (smtp, smtp_protocol, relay, visits)

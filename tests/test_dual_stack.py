@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from mxwizard.cli import main
-from mxwizard.diagnosis.smtp_rules import _address_families
-from mxwizard.diagnosis.visits import Visit, addresses_to_try, source_for
+from mxwizard.core.transcript import Transcript, endpoint
+from mxwizard.diagnosis.plans.visits import Visit, addresses_to_try, source_for
+from mxwizard.diagnosis.rules.smtp import _address_families
 from mxwizard.probes.dns import Lookup, Outcome, Record
 from mxwizard.probes.mx import MxHost
-from mxwizard.probes.smtp import ConnectOutcome, SessionFacts
-from mxwizard.transcript import Transcript, endpoint
+from mxwizard.probes.smtp.session import ConnectOutcome, SessionFacts
 
 CheckJson = Callable[[list[str]], tuple[int, Any]]
 

@@ -15,17 +15,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mxwizard.diagnosis.findings import Status
-from mxwizard.explain import (
+from mxwizard.bounces.explain import (
     Bounce,
     classify,
     explain_text,
     find_reply,
     parse_bounce,
 )
+from mxwizard.core.findings import Status
 from mxwizard.knowledge.bounces import BOUNCE_CLASSES
 from mxwizard.knowledge.replies import ReplyMeaning, meaning, parse_reply
-from mxwizard.report import to_markdown, to_text
+from mxwizard.render.report import to_markdown, to_text
 
 CORPUS = Path(__file__).parent / "bounces"
 ROOT = Path(__file__).parent.parent

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mxwizard.bounces import batch, maillog
-from mxwizard.diagnosis.findings import Status
-from mxwizard.explain import explain_text
+from mxwizard.bounces.explain import explain_text
+from mxwizard.core.findings import Status
 
 CORPUS = Path(__file__).parent / "bounces"
 LOGS = CORPUS / "logs"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from mxwizard.diagnosis.findings import Finding, Status
-from mxwizard.explain import classify, explain_text, parse_bounce, send_check_values
+from mxwizard.bounces.explain import classify, explain_text, parse_bounce, send_check_values
+from mxwizard.core.findings import Finding, Status
 
 CORPUS = Path(__file__).parent / "bounces"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, TextArea
 
-from mxwizard.settings import Settings
+from mxwizard.core.settings import Settings
 from mxwizard.ui.app import WizardApp
 from mxwizard.ui.screens.bounce import SEND_WITH_VALUES, BounceScreen, BounceVerdictScreen
 from mxwizard.ui.screens.form import FormScreen

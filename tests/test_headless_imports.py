@@ -12,8 +12,9 @@ def test_headless_commands_import_no_textual() -> None:
         """
         import json, os, sys, tempfile
         from mxwizard.cli import main
-        import mxwizard.diagnosis.runner, mxwizard.report, mxwizard.probes.dns
-        import mxwizard.explain, mxwizard.transcript, mxwizard.dnsview, mxwizard.sessions
+        import mxwizard.diagnosis.runner, mxwizard.render.report, mxwizard.probes.dns
+        import mxwizard.bounces.explain, mxwizard.core.transcript, mxwizard.render.dnsview
+        import mxwizard.replay.session_files
         session = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
         json.dump({"transcripts": [{"host": "mx.example.org", "ip": "192.0.2.1", "port": 25,
                    "lines": [{"t_ms": 0, "dir": "S", "text": "220 replayed headless"}]}]}, session)

@@ -14,16 +14,16 @@ from collections.abc import AsyncIterator
 import aiosmtplib
 import pytest
 
-from mxwizard.diagnosis import relay, send
+from mxwizard.core.inputs import parse_address, parse_host_port
+from mxwizard.core.settings import Settings
+from mxwizard.core.transcript import Transcript, TranscriptLine
+from mxwizard.diagnosis.plans import relay, send
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.diagnosis.runner import diagnose
-from mxwizard.inputs import parse_address, parse_host_port
 from mxwizard.lab.world import World
-from mxwizard.probes.smtp_facts import Command
-from mxwizard.probes.smtp_protocol import REDACTED, SessionRecorder, recording_into, stop_recording_into
-from mxwizard.report import render
-from mxwizard.settings import Settings
-from mxwizard.transcript import Transcript, TranscriptLine
+from mxwizard.probes.smtp.facts import Command
+from mxwizard.probes.smtp.protocol import REDACTED, SessionRecorder, recording_into, stop_recording_into
+from mxwizard.render.report import render
 
 RESERVED = ("example.com", "example.org", "example.net", ".invalid", ".test")
 SECRET = "c2VjcmV0LXBhc3N3b3Jk"  # base64 of "secret-password"

@@ -17,15 +17,15 @@ from typing import Any
 import pytest
 
 from mxwizard.cli import main
-from mxwizard.diagnosis import relay
-from mxwizard.diagnosis.findings import Status
+from mxwizard.core.findings import Status
+from mxwizard.core.inputs import parse_host_port
+from mxwizard.core.settings import Settings
+from mxwizard.diagnosis.plans import relay
 from mxwizard.diagnosis.runner import diagnose
-from mxwizard.inputs import parse_host_port
 from mxwizard.lab.hostile import HOSTILE_HOSTS, MARKUP_ATTACK, HostileHost
 from mxwizard.lab.scenarios import SCENARIOS
 from mxwizard.lab.world import World
-from mxwizard.probes.smtp_protocol import MAX_SESSION_LINES
-from mxwizard.settings import Settings
+from mxwizard.probes.smtp.protocol import MAX_SESSION_LINES
 
 TIMEOUT = 3.0
 #: A generous bound that proves "did not hang": a hang runs into the step budgets (16 x timeout
@@ -160,8 +160,8 @@ async def test_relay_check_ends_in_time_and_never_sends_data(lab: World, host: H
 
 
 async def test_hostile_hosts_saw_no_data_and_no_auth_in_receive_checks(lab: World) -> None:
-    from mxwizard.diagnosis import receive
-    from mxwizard.inputs import parse_domain
+    from mxwizard.core.inputs import parse_domain
+    from mxwizard.diagnosis.plans import receive
 
     for host in HOSTILE_HOSTS:
         await diagnose(receive.plan(parse_domain(host.domain)), lab.point(Settings(timeout=1)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mxwizard.inputs import (
+from mxwizard.core.inputs import (
     InputError,
     parse_address,
     parse_domain,

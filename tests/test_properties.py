@@ -13,8 +13,8 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mxwizard.explain import explain_text
-from mxwizard.inputs import (
+from mxwizard.bounces.explain import explain_text
+from mxwizard.core.inputs import (
     InputError,
     parse_address,
     parse_domain,
@@ -23,13 +23,13 @@ from mxwizard.inputs import (
     parse_port,
     parse_resolver,
 )
+from mxwizard.core.untrusted import visible
 from mxwizard.knowledge.bounce_parser import parse_bounce
 from mxwizard.knowledge.replies import meaning, parse_reply
 from mxwizard.probes.dmarc import parse_dmarc
-from mxwizard.probes.smtp_facts import Reply, parse_extensions
+from mxwizard.probes.smtp.facts import Reply, parse_extensions
 from mxwizard.probes.spf_record import parse_spf
-from mxwizard.report import render
-from mxwizard.untrusted import visible
+from mxwizard.render.report import render
 
 #: Examples per parser (hypothesis's default is 100).
 EXAMPLES = 500
@@ -91,7 +91,7 @@ def _only_input_errors(parser: object, value: object) -> None:
         assert str(error), "an input error must say what is wrong"
 
 
-# -- mxwizard.inputs: only InputError may escape ------------------------------------------------
+# -- mxwizard.core.inputs: only InputError may escape ------------------------------------------------
 
 
 @many

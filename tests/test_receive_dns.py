@@ -8,13 +8,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mxwizard.diagnosis import receive
+from mxwizard.core.findings import Status
+from mxwizard.core.inputs import parse_domain
+from mxwizard.core.settings import Settings
 from mxwizard.diagnosis.events import DnsAnswered, Event
-from mxwizard.diagnosis.findings import Status
+from mxwizard.diagnosis.plans import receive
 from mxwizard.diagnosis.runner import diagnose
-from mxwizard.inputs import parse_domain
 from mxwizard.lab.world import running_lab
-from mxwizard.settings import Settings
 
 CheckJson = Callable[[list[str]], tuple[int, Any]]
 

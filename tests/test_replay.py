@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from mxwizard.cli import main
-from mxwizard.sessions import SessionError, load_session, parse_session, save_session, timeline
-from mxwizard.untrusted import visible
+from mxwizard.core.untrusted import visible
+from mxwizard.replay.session_files import SessionError, load_session, parse_session, save_session, timeline
 
 
 def mxwizard(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from mxwizard.sessions import (
+from mxwizard.core.transcript import Direction, Transcript, TranscriptLine, annotate_session
+from mxwizard.replay.session_files import (
     MAX_FILE_BYTES,
     MAX_REAL_PAUSE_S,
     REPLY_GOES_ON,
@@ -29,7 +30,6 @@ from mxwizard.sessions import (
     real_pause,
     write_new_file,
 )
-from mxwizard.transcript import Direction, Transcript, TranscriptLine, annotate_session
 
 
 def long_reply_session(lines: int, code: str = "550", enhanced: str = "5.7.1 ") -> dict[str, object]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.transcript import Direction, Transcript, TranscriptLine
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.probes.dns import Lookup, Outcome, Record
-from mxwizard.report import to_json, to_markdown, to_text
-from mxwizard.transcript import Direction, Transcript, TranscriptLine
+from mxwizard.render.report import to_json, to_markdown, to_text
 
 HOSTILE = "554 \x1b]2;owned\x07 [bold red]go away[/] \u202eevil"
 

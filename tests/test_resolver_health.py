@@ -21,15 +21,15 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from mxwizard.diagnosis import receive
-from mxwizard.diagnosis.dns_rules import ResolverVerdict, resolver_verdict
+from mxwizard.core.inputs import parse_domain
+from mxwizard.core.settings import Settings
+from mxwizard.diagnosis.plans import receive
+from mxwizard.diagnosis.rules.dns import ResolverVerdict, resolver_verdict
 from mxwizard.diagnosis.runner import diagnose
-from mxwizard.inputs import parse_domain
 from mxwizard.lab import internet, scenarios
 from mxwizard.lab.world import World, running_lab
 from mxwizard.probes.dns import Lookup, Outcome
 from mxwizard.probes.resolver_health import ResolverSanity
-from mxwizard.settings import Settings
 
 CheckJson = Callable[[list[str]], tuple[int, Any]]
 #: What a tiny resolver answers: rcode for a question (name with its final dot, type).

@@ -6,6 +6,8 @@ import asyncio
 import time
 from typing import Any
 
+from mxwizard.core.findings import Finding, Status
+from mxwizard.core.settings import Settings
 from mxwizard.diagnosis.events import (
     DiagnosisFinished,
     Event,
@@ -13,11 +15,9 @@ from mxwizard.diagnosis.events import (
     StepFinished,
     StepStarted,
 )
-from mxwizard.diagnosis.findings import Finding, Status
 from mxwizard.diagnosis.result import EXIT_FAIL, EXIT_INCOMPLETE, EXIT_OK
 from mxwizard.diagnosis.runner import diagnose
 from mxwizard.diagnosis.tree import Facts, Plan, Step
-from mxwizard.settings import Settings
 
 
 def sleeper(seconds: float, value: Any = None) -> Any:

@@ -9,12 +9,12 @@ from typing import Any
 
 import dns.zone
 
-from mxwizard.diagnosis.blocklist_rules import judge_sweep
-from mxwizard.diagnosis.findings import Finding, Status
+from mxwizard.core.findings import Finding, Status
+from mxwizard.diagnosis.rules.blocklists import judge_sweep
 from mxwizard.knowledge.blocklists import DEFAULT_IP_LISTS, ZEN, ListKind, blocklist, is_refusal
 from mxwizard.lab.dns_server import LabDnsServer
+from mxwizard.probes.blocklists import blocklist_sweep, query_name
 from mxwizard.probes.dns import DnsClient, Lookup
-from mxwizard.probes.dnsbl import blocklist_sweep, query_name
 
 SENDER_IP = "192.0.2.25"
 LISTED = "25.2.0.192"  # the reversed sender address, as it appears under a zone

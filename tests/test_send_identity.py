@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from mxwizard.diagnosis.identity_rules import looks_generic
+from mxwizard.core.inputs import parse_address
+from mxwizard.core.settings import Settings
+from mxwizard.diagnosis.plans.send import plan
+from mxwizard.diagnosis.rules.identity import looks_generic
 from mxwizard.diagnosis.runner import diagnose
-from mxwizard.diagnosis.send import plan
-from mxwizard.inputs import parse_address
 from mxwizard.lab.dns_server import Fault, LabDnsServer
 from mxwizard.lab.internet import LAB_NETWORK, WHOAMI_NAME
 from mxwizard.lab.world import World, lab_zones
 from mxwizard.probes.dns import Lookup
 from mxwizard.probes.public_ip import Scope, address_scope, detect_by_name
-from mxwizard.settings import Settings
 
 CheckJson = Callable[[list[str]], tuple[int, Any]]
 

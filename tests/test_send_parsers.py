@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mxwizard.diagnosis.identity_rules import looks_generic
+from mxwizard.diagnosis.rules.identity import looks_generic
 from mxwizard.probes.dkim import judge_key_record, parse_tags
 from mxwizard.probes.dmarc import organisational_domain, parse_dmarc
 from mxwizard.probes.spf import proposed_record

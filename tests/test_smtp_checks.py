@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from mxwizard.diagnosis import receive, relay
-from mxwizard.diagnosis.findings import Status
+from mxwizard.core.findings import Status
+from mxwizard.core.inputs import parse_domain, parse_host_port
+from mxwizard.core.settings import Settings
+from mxwizard.core.transcript import Direction
+from mxwizard.diagnosis.plans import receive, relay
 from mxwizard.diagnosis.runner import diagnose
-from mxwizard.inputs import parse_domain, parse_host_port
 from mxwizard.lab.scenarios import SCENARIOS
 from mxwizard.lab.world import World
-from mxwizard.settings import Settings
-from mxwizard.transcript import Direction
 
 SMTP_SCENARIOS = [s for s in SCENARIOS if s.kind in ("receive", "relay")
                   and any(e.startswith(("smtp.", "relay.")) for e in s.expect)]
@@ -29,7 +29,7 @@ def _plan(args: tuple[str, ...]) -> Any:
         return relay.plan(parse_host_port(args[2]))
     mailbox = None
     if "--mailbox" in args:
-        from mxwizard.inputs import parse_address
+        from mxwizard.core.inputs import parse_address
         mailbox = parse_address(args[args.index("--mailbox") + 1])
     return receive.plan(parse_domain(args[2]), mailbox)
 

@@ -27,17 +27,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from mxwizard.core.transcript import Direction, TranscriptLine
 from mxwizard.lab.world import World
-from mxwizard.probes.smtp import Command, ConnectOutcome, SessionFacts, SmtpConversation, smtp_session
-from mxwizard.probes.smtp_protocol import (
+from mxwizard.probes.smtp.protocol import (
     MAX_SESSION_LINES,
     AnomalyKind,
     SessionRecorder,
     recording_into,
     stop_recording_into,
 )
-from mxwizard.probes.tls import certificate_facts, name_matches
-from mxwizard.transcript import Direction, TranscriptLine
+from mxwizard.probes.smtp.session import Command, ConnectOutcome, SessionFacts, SmtpConversation, smtp_session
+from mxwizard.probes.smtp.tls import certificate_facts, name_matches
 
 HOST = "mx.probe.test"
 HELO = "client.example.org"

@@ -7,14 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from mxwizard.diagnosis import send
-from mxwizard.diagnosis.findings import Status
+from mxwizard.core.findings import Status
+from mxwizard.core.inputs import parse_address
+from mxwizard.core.settings import Settings
+from mxwizard.diagnosis.plans import send
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.diagnosis.runner import diagnose
-from mxwizard.inputs import parse_address
 from mxwizard.lab.internet import LAB_NETWORK
 from mxwizard.lab.world import World
-from mxwizard.settings import Settings
 
 CheckJson = Callable[[list[str]], tuple[int, Any]]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mxwizard.untrusted import visible, visible_bytes
+from mxwizard.core.untrusted import visible, visible_bytes
 
 
 def test_terminal_sequences_become_visible() -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mxwizard import __version__
-from mxwizard.inputs import (
+from mxwizard.core.inputs import (
     InputError,
     parse_address,
     parse_domain,
@@ -29,8 +29,8 @@ from mxwizard.inputs import (
     parse_resolver,
     parse_timeout,
 )
+from mxwizard.core.settings import DEFAULT_TIMEOUT, PRIVATE_NETWORKS, Settings
 from mxwizard.lab import LAB_DNS_PORT, LAB_SMTP_PORT
-from mxwizard.settings import DEFAULT_TIMEOUT, PRIVATE_NETWORKS, Settings
 
 if TYPE_CHECKING:
     from mxwizard.diagnosis.tree import Plan
@@ -145,7 +145,7 @@ def _library_warnings_off() -> None:
 
 def _run_check(make_plan: Callable[[], Plan], settings: Settings, lab: bool, fmt: str) -> int:
     from mxwizard.diagnosis.runner import diagnose
-    from mxwizard.report import render
+    from mxwizard.render.report import render
 
     async def main() -> int:
         nonlocal settings
@@ -167,7 +167,7 @@ def _plan_for(kind: str) -> Any:
     """The plan builder of a check kind, or a one-line refusal if it is not built yet."""
     import importlib
 
-    module = importlib.import_module(f"mxwizard.diagnosis.{kind}")
+    module = importlib.import_module(f"mxwizard.diagnosis.plans.{kind}")
     builder = getattr(module, "plan", None)
     if builder is None:
         raise NotAvailableYet(f"'check {kind}' is not available yet")
@@ -244,7 +244,7 @@ def explain(ctx: click.Context, text: Sequence[str], path: str | None, fmt: str,
     failed, 1 a failure, 3 not recognised)."""
     import importlib
 
-    command = getattr(importlib.import_module("mxwizard.explain"), "explain_command", None)
+    command = getattr(importlib.import_module("mxwizard.bounces.explain"), "explain_command", None)
     if command is None:
         raise NotAvailableYet("'explain' is not available yet")
     return int(command(text, path, fmt))
@@ -258,7 +258,7 @@ class BadSessionFile(click.ClickException):
 
 def _speed(value: str) -> float:
     """``--speed``: 0 (no pauses) or a multiple of the recorded pace within the sane range."""
-    from mxwizard.sessions import MAX_SPEED, MIN_SPEED
+    from mxwizard.replay.session_files import MAX_SPEED, MIN_SPEED
 
     try:
         speed = float(value)
@@ -282,7 +282,7 @@ def replay(file: str, speed: float, fmt: str) -> int:
 
     Files over 32 MB are refused before they are read.
     """
-    from mxwizard.sessions import SessionError, load_session, play
+    from mxwizard.replay.session_files import SessionError, load_session, play
 
     try:
         session = load_session(file)

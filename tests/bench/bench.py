@@ -41,14 +41,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from mxwizard.diagnosis import send
+from mxwizard.core.inputs import parse_address
+from mxwizard.core.settings import DEFAULT_CONCURRENCY, Settings
+from mxwizard.diagnosis.plans import send
 from mxwizard.diagnosis.runner import diagnose
-from mxwizard.inputs import parse_address
 from mxwizard.lab.internet import LAB_NETWORK, SWEEP_ZONES, WHOAMI_NAME
 from mxwizard.lab.scenarios import find
+from mxwizard.probes.blocklists import blocklist_sweep
 from mxwizard.probes.dns import DnsClient
-from mxwizard.probes.dnsbl import blocklist_sweep
-from mxwizard.settings import DEFAULT_CONCURRENCY, Settings
 
 SCENARIO = "healthy-sender"
 #: The longest chain of dependent round trips in the healthy-sender diagnosis. Everything else
@@ -229,7 +229,7 @@ def _command_seconds(args: list[str], runs: int) -> float:
 _TUI_READY = textwrap.dedent("""
     from pathlib import Path
     import mxwizard.ui
-    from mxwizard.settings import Settings
+    from mxwizard.core.settings import Settings
     from mxwizard.ui.app import WizardApp
     from mxwizard.ui.screens.welcome import WelcomeScreen
 
@@ -272,7 +272,7 @@ async def _keypress_ms(presses: int) -> list[float]:
     the key event to the screen repainted with the other tab (not Pilot's own settling time)."""
     from textual.widgets import TabbedContent
 
-    from mxwizard.diagnosis.findings import Finding, Status
+    from mxwizard.core.findings import Finding, Status
     from mxwizard.diagnosis.tree import Plan, Step
     from mxwizard.ui.app import WizardApp
     from mxwizard.ui.screens.diagnosis import DiagnosisScreen
@@ -318,10 +318,10 @@ async def _keypress_ms(presses: int) -> list[float]:
 
 _TUI_RSS = textwrap.dedent("""
     import asyncio, resource
-    from mxwizard.diagnosis import send
-    from mxwizard.inputs import parse_address
+    from mxwizard.diagnosis.plans import send
+    from mxwizard.core.inputs import parse_address
     from mxwizard.lab.world import running_lab
-    from mxwizard.settings import Settings
+    from mxwizard.core.settings import Settings
     from mxwizard.ui.app import WizardApp
     from mxwizard.ui.screens.diagnosis import DiagnosisScreen
 

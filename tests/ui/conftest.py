@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from textual.app import App
 
-from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.transcript import Direction, TranscriptLine
 from mxwizard.diagnosis.tree import Facts, Plan, Step
-from mxwizard.transcript import Direction, TranscriptLine
 
 
 @pytest.fixture(autouse=True)

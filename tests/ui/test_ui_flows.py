@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-import mxwizard.diagnosis.relay as relay_module
-from mxwizard.diagnosis.findings import Status
-from mxwizard.settings import Settings
-from mxwizard.ui import memory
+import mxwizard.diagnosis.plans.relay as relay_module
+from mxwizard.core.findings import Status
+from mxwizard.core.settings import Settings
+from mxwizard.ui import form_memory as memory
 from mxwizard.ui.app import WizardApp
 from mxwizard.ui.screens.consent import ConsentScreen
 from mxwizard.ui.screens.diagnosis import DiagnosisScreen
@@ -120,7 +120,7 @@ async def test_bad_input_is_answered_next_to_the_field(read_screen: Any) -> None
 
 async def test_values_are_remembered_between_runs(make_plan: Any, monkeypatch: pytest.MonkeyPatch,
                                                   isolated_home: Path) -> None:
-    import mxwizard.diagnosis.receive as receive_module
+    import mxwizard.diagnosis.plans.receive as receive_module
 
     monkeypatch.setattr(receive_module, "plan", lambda domain, mailbox: make_plan("receive"))
     app = WizardApp(Settings(), lab=False)

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.settings import Settings
+from mxwizard.core.transcript import Direction, TranscriptLine
 from mxwizard.diagnosis.events import DnsAnswered
-from mxwizard.diagnosis.findings import Finding, Side, Status
 from mxwizard.diagnosis.tree import Facts, Plan, Step
 from mxwizard.probes.dns import Lookup, Outcome, Record
-from mxwizard.settings import Settings
-from mxwizard.transcript import Direction, TranscriptLine
 from mxwizard.ui.app import WizardApp
 from mxwizard.ui.screens.diagnosis import DiagnosisScreen
 from mxwizard.ui.screens.finding import FindingScreen

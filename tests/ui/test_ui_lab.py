@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from mxwizard.core.settings import Settings
 from mxwizard.lab.scenarios import SCENARIOS
-from mxwizard.settings import Settings
 from mxwizard.ui.app import WizardApp
 from mxwizard.ui.checks import CHECKS
 from mxwizard.ui.screens.consent import ConsentScreen

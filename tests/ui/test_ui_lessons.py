@@ -10,14 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mxwizard.settings import Settings
-from mxwizard.transcript import Direction
+from mxwizard.core.settings import Settings
+from mxwizard.core.transcript import Direction
+from mxwizard.replay.lesson_steps import dns_after, dns_before, smtp_after, smtp_before
 from mxwizard.ui.app import WizardApp
 from mxwizard.ui.screens.diagnosis import DiagnosisScreen
 from mxwizard.ui.screens.dns_lesson import DnsLessonScreen
 from mxwizard.ui.screens.form import FormScreen
 from mxwizard.ui.screens.lesson_files import OpenSessionScreen, SaveSessionScreen
-from mxwizard.ui.screens.lesson_steps import dns_after, dns_before, smtp_after, smtp_before
 from mxwizard.ui.screens.lessons import LessonsScreen
 from mxwizard.ui.screens.replay import ReplayScreen
 from mxwizard.ui.screens.verdict import VerdictScreen

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from textual.widgets import Input
 
+from mxwizard.core.settings import Settings
 from mxwizard.lab.world import World, running_lab
-from mxwizard.settings import Settings
 from mxwizard.ui.app import WizardApp
 from mxwizard.ui.screens.form import FormScreen
 from mxwizard.ui.screens.help import HelpScreen

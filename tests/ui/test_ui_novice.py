@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mxwizard.settings import Settings
+from mxwizard.core.settings import Settings
 from mxwizard.ui.app import WizardApp
 from mxwizard.ui.screens.diagnosis import DiagnosisScreen
 from mxwizard.ui.screens.finding import FindingScreen

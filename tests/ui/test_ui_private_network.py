@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual.widgets import Checkbox
 
-from mxwizard.settings import PRIVATE_NETWORKS, Settings
+from mxwizard.core.settings import PRIVATE_NETWORKS, Settings
 from mxwizard.ui.app import WizardApp
 from mxwizard.ui.screens.form import FormScreen
 from mxwizard.ui.screens.verdict import VerdictScreen

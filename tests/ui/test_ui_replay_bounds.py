@@ -13,8 +13,8 @@ from typing import Any
 from textual import events
 from textual.widgets import Input, Static
 
-from mxwizard.sessions import parse_session
-from mxwizard.settings import Settings
+from mxwizard.core.settings import Settings
+from mxwizard.replay.session_files import parse_session
 from mxwizard.ui.app import WizardApp
 from mxwizard.ui.screens.export import ExportScreen
 from mxwizard.ui.screens.lesson_files import OpenSessionScreen, SaveSessionScreen

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from mxwizard.sessions import Session, parse_session
-from mxwizard.settings import Settings
+from mxwizard.core.settings import Settings
+from mxwizard.replay.session_files import Session, parse_session
 from mxwizard.ui.app import WizardApp
 
 SIZE = (80, 24)

@@ -4,5 +4,5 @@
 class, the side and how sure it is; :mod:`~mxwizard.bounces.maillog` reads Postfix, Exim and
 Sendmail logs into deliveries; :mod:`~mxwizard.bounces.batch` finds the messages in a directory,
 a Maildir or an mbox and sums them up. The first two are pure; the third does the reading, with
-bounds on every input. :mod:`mxwizard.explain` turns their answers into reports.
+bounds on every input. :mod:`mxwizard.bounces.explain` turns their answers into reports.
 """

@@ -26,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TextIO
 
-from mxwizard.untrusted import visible
+from mxwizard.core.untrusted import visible
 
 #: The largest file read (a bounce with its original attached rarely passes a few megabytes).
 MAX_FILE = 25 * 1024 * 1024
@@ -256,7 +256,7 @@ class Outcome:
 def explain_item(item: Item) -> Outcome:
     """Explain one message (pure apart from the text it is given); never raises."""
     from mxwizard.bounces import maillog
-    from mxwizard.explain import exit_status, explain_bounce
+    from mxwizard.bounces.explain import exit_status, explain_bounce
     from mxwizard.knowledge.bounce_parser import parse_bounce
 
     name, text, error = item
@@ -340,8 +340,8 @@ def summary(outcomes: list[Outcome], name: str) -> list[str]:
 def run(source: Source, fmt: str, out: TextIO) -> int:
     """Explain every message of ``source`` and write the results; returns the exit status
     (1 when any message failed, 3 when none failed but some could not be read or recognised)."""
-    from mxwizard.explain import explain_text
-    from mxwizard.report import render
+    from mxwizard.bounces.explain import explain_text
+    from mxwizard.render.report import render
 
     items = iter(source.items)
     first = next(items, None)

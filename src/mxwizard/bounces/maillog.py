@@ -27,13 +27,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from mxwizard.bounces.rules import Classification, classify
-from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.untrusted import visible
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.knowledge.bounce_parser import RecipientReport, find_reply
 from mxwizard.knowledge.bounces import BOUNCE_CLASSES, BRANCH_LABELS, SEND_CHECK, UNKNOWN_ADVICE, fill
 from mxwizard.knowledge.enhanced import split
 from mxwizard.knowledge.replies import parse_reply
-from mxwizard.untrusted import visible
 
 #: The most log lines read (a busy server's daily log is far longer: pipe the part you need).
 MAX_LINES = 200_000

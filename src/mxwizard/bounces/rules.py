@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mxwizard.core.untrusted import visible
 from mxwizard.knowledge.bounce_parser import RecipientReport
 from mxwizard.knowledge.bounces import BOUNCE_CLASSES
 from mxwizard.knowledge.enhanced import split, topic
@@ -31,7 +32,6 @@ from mxwizard.knowledge.signatures import (
     provider_of,
     strip_boilerplate,
 )
-from mxwizard.untrusted import visible
 
 __all__ = ["Classification", "classify"]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mxwizard.diagnosis.findings import Finding, Status
+from mxwizard.core.findings import Finding, Status
+from mxwizard.core.transcript import Transcript, TranscriptLine
 from mxwizard.probes.dns import Lookup
-from mxwizard.transcript import Transcript, TranscriptLine
 
 if TYPE_CHECKING:
     from mxwizard.diagnosis.result import Diagnosis

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mxwizard import __version__
-from mxwizard.diagnosis.findings import Finding, Side, Status, grouped
+from mxwizard.core.findings import Finding, Side, Status, grouped
+from mxwizard.core.transcript import Transcript
 from mxwizard.probes.dns import Lookup
-from mxwizard.transcript import Transcript
 
 EXIT_OK = 0
 EXIT_FAIL = 1

@@ -20,7 +20,10 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mxwizard.diagnosis.dns_rules import distrust_lying_resolver
+from mxwizard.core.findings import Finding, Side, Status, could_not_test, not_checked
+from mxwizard.core.settings import Settings
+from mxwizard.core.transcript import Transcript, TranscriptLine
+from mxwizard.core.untrusted import visible
 from mxwizard.diagnosis.events import (
     DiagnosisFinished,
     DnsAnswered,
@@ -30,15 +33,12 @@ from mxwizard.diagnosis.events import (
     StepFinished,
     StepStarted,
 )
-from mxwizard.diagnosis.findings import Finding, Side, Status, could_not_test, not_checked
 from mxwizard.diagnosis.result import Diagnosis
+from mxwizard.diagnosis.rules.dns import distrust_lying_resolver
 from mxwizard.diagnosis.tree import Facts, Plan, Step
 from mxwizard.probes.dns import DnsClient, Lookup, NoResolverError, Outcome, system_nameservers
 from mxwizard.probes.resolver_health import FACT as RESOLVER_SANITY
 from mxwizard.probes.resolver_health import resolver_sanity
-from mxwizard.settings import Settings
-from mxwizard.transcript import Transcript, TranscriptLine
-from mxwizard.untrusted import visible
 
 #: The step whose task is running, so lookups and SMTP lines are attributed to it.
 _current_step: contextvars.ContextVar[str] = contextvars.ContextVar("step", default="")

@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from mxwizard.diagnosis.findings import Finding
-from mxwizard.settings import Settings
+from mxwizard.core.findings import Finding
+from mxwizard.core.settings import Settings
 
 T = TypeVar("T")
 

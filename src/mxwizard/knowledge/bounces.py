@@ -5,7 +5,7 @@ postmasters recognise at a glance: the address does not exist, the mailbox is fu
 on a blocklist, your domain failed SPF/DKIM/DMARC, and so on (DESIGN.md §4). For each class this
 module holds a plain explanation for someone who has never run a mail server, the fix, whose side
 the fault is usually on, and which branch of the wizard and which ``mxwizard check`` command to
-run next. Sides are the strings of :class:`mxwizard.diagnosis.findings.Side` ("you", "them",
+run next. Sides are the strings of :class:`mxwizard.core.findings.Side` ("you", "them",
 "network", "none"), kept as plain strings so this module stays free of imports. Pure data.
 
 The class names are shared with the live checks (:func:`mxwizard.knowledge.replies.meaning`

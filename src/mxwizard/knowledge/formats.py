@@ -5,7 +5,7 @@ they see: the human part of a Postfix, Exim, Sendmail, qmail, Exchange, Gmail or
 log line, or a forwarded copy. These patterns find the pieces in such text: which system wrote
 it, who reported it, which server refused, for which recipient, whether it is a final failure or
 only a delay warning, and where the returned copy of the original message starts (everything
-after that is the sender's own mail, not evidence). Used by :mod:`mxwizard.explain`. Pure data.
+after that is the sender's own mail, not evidence). Used by :mod:`mxwizard.bounces.explain`. Pure data.
 """
 
 from __future__ import annotations

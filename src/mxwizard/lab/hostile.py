@@ -9,7 +9,7 @@ lab hosts) and is the MX of its own ``hostile-*.test`` domain, so every behaviou
 like a domain: ``mxwizard check receive hostile-drip.test --lab``.
 
 Some hosts attack the bounds of a diagnosis rather than the protocol's rules (the bounds are
-listed in :mod:`mxwizard.probes.smtp`): ``flood`` follows every reply with thousands of extra
+listed in :mod:`mxwizard.probes.smtp.session`): ``flood`` follows every reply with thousands of extra
 lines; ``slow`` answers every command just inside a 2-second reply limit and ``trickle`` drips
 every reply a byte at a time so that it just makes such a limit (``--timeout 2`` is what their
 tests use: each reply is in time, only the whole conversation is not); ``many`` is forty MX

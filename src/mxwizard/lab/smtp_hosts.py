@@ -41,8 +41,8 @@ import dns.resolver
 import dns.reversename
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from mxwizard.core.untrusted import visible
 from mxwizard.lab.certificates import server_tls_context
-from mxwizard.untrusted import visible
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 ``running_lab()`` is what ``--lab`` (for ``check`` and the TUI) and the tests use; ``lab serve``
 runs the same thing in the foreground. A :class:`World` knows where everything listens and can
-point a :class:`~mxwizard.settings.Settings` at itself.
+point a :class:`~mxwizard.core.settings.Settings` at itself.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import dns.zone
 
+from mxwizard.core.settings import Settings
 from mxwizard.lab import LAB_DNS_PORT, LAB_SMTP_PORT
 from mxwizard.lab.dns_server import LabDnsServer
 from mxwizard.lab.hostile import HostileSmtp
@@ -29,7 +30,6 @@ from mxwizard.lab.internet import (
 )
 from mxwizard.lab.scenarios import SCENARIOS, Scenario
 from mxwizard.lab.smtp_hosts import HostSpec, LabSmtp
-from mxwizard.settings import Settings
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Where does mail for a domain go? The MX lookup, the implicit-MX fallback, and each MX host.
 
 Observation only: which records exist and what they point at. Whether that is right is for the
-rules in ``diagnosis.mx_rules`` to say.
+rules in ``diagnosis.rules.mx`` to say.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from mxwizard.probes.dns import DnsClient, Lookup, Outcome
-from mxwizard.probes.rdns import ReverseDns, reverse_dns
+from mxwizard.probes.reverse_dns import ReverseDns, reverse_dns
 
 
 @dataclass(frozen=True)

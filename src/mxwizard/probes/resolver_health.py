@@ -5,7 +5,7 @@ for every question. A diagnosis that believed them would tell the user that gmai
 exist, and blame the domain. The root of the DNS always exists and always has name servers, on
 the internet as on a private network with a root of its own, so ``. NS`` answered with NXDOMAIN
 (or with no name servers) proves that the resolver lies. A timeout or SERVFAIL proves nothing
-either way. Whether the answer is a lie is for the rules (``diagnosis.dns_rules``) to say; this
+either way. Whether the answer is a lie is for the rules (``diagnosis.rules.dns``) to say; this
 probe only asks.
 
 The runner asks it in the background as soon as a diagnosis first uses its DNS client, so the
@@ -31,7 +31,7 @@ SANITY_QUESTIONS: tuple[tuple[str, str], ...] = ((".", "NS"),)
 
 @dataclass(frozen=True)
 class ResolverSanity:
-    """The resolver's answers to the sanity questions, as asked (judged in dns_rules)."""
+    """The resolver's answers to the sanity questions, as asked (judged in diagnosis.rules.dns)."""
 
     #: The resolver(s) asked, as ``ip:port`` (for the finding that names it).
     server: str

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from mxwizard.settings import Settings
-from mxwizard.ui import memory
+from mxwizard.core.settings import Settings
+from mxwizard.core.untrusted import visible
+from mxwizard.ui import form_memory as memory
 from mxwizard.ui.checks import CHECKS
 from mxwizard.ui.commands import WizardCommands
-from mxwizard.untrusted import visible
 
 if TYPE_CHECKING:  # the first screen must not wait for the diagnosis engine to load
-    from mxwizard.diagnosis.findings import Finding
+    from mxwizard.core.findings import Finding
     from mxwizard.diagnosis.result import Diagnosis
     from mxwizard.diagnosis.tree import Plan
 

@@ -1,7 +1,7 @@
 """The three checks the wizard can run, as the form sees them: fields, parsers and plan builders.
 
 This is the wizard's side of the ``check`` commands: which questions to ask, how to validate the
-answers (with the same :mod:`mxwizard.inputs` parsers as the command line, so a typo gets the same
+answers (with the same :mod:`mxwizard.core.inputs` parsers as the command line, so a typo gets the same
 one-sentence answer), and which plan builder turns them into a :class:`~mxwizard.diagnosis.tree.Plan`.
 The plan builders are imported only when a check starts, and a missing one is reported as "not
 available yet" instead of breaking the wizard. No diagnosis logic lives here.
@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mxwizard.inputs import (
+from mxwizard.core.inputs import (
     InputError,
     parse_address,
     parse_domain,
@@ -85,7 +85,7 @@ class CheckKind:
     def build_plan(self, values: Mapping[str, object]) -> Plan:
         """Import this kind's plan builder and call it with the parsed values."""
         try:
-            module = importlib.import_module(f"mxwizard.diagnosis.{self.kind}")
+            module = importlib.import_module(f"mxwizard.diagnosis.plans.{self.kind}")
         except ImportError as exc:
             raise CheckNotAvailable(f"this check is not available yet ({exc})") from None
         builder: Any = getattr(module, "plan", None)

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from mxwizard.untrusted import visible
+from mxwizard.core.untrusted import visible
 
 if TYPE_CHECKING:
     from aiohttp import web

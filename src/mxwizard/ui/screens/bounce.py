@@ -1,7 +1,7 @@
 """The bounce explainer: paste a reply line, a whole bounce or mail log lines, get what it means
 and what to do.
 
-The text is explained by the pure parser in :mod:`mxwizard.explain` (no network), and the answer
+The text is explained by the pure parser in :mod:`mxwizard.bounces.explain` (no network), and the answer
 is shown on the verdict screen like any other diagnosis. Escape from there comes back here with
 the pasted text still in place; the app keeps it while it runs.
 
@@ -22,20 +22,20 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widgets import Header, Static, TextArea
 
+from mxwizard.core.untrusted import visible
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
 from mxwizard.ui.screens.verdict import VerdictScreen
 from mxwizard.ui.widgets.keybar import KeyBar
-from mxwizard.untrusted import visible
 
 
 def explainer() -> Callable[[str], Diagnosis] | None:
     """The function that turns pasted text into a Diagnosis of kind "explain", if it exists.
 
-    ``mxwizard.explain.explain_text`` returns (diagnosis, exit status); only the diagnosis is
+    ``mxwizard.bounces.explain.explain_text`` returns (diagnosis, exit status); only the diagnosis is
     shown here."""
     try:
-        module: Any = importlib.import_module("mxwizard.explain")
+        module: Any = importlib.import_module("mxwizard.bounces.explain")
     except ImportError:
         return None
     function = getattr(module, "explain_text", None)
@@ -56,7 +56,7 @@ SEND_WITH_VALUES = "Run the send check with these values"
 def send_values(diagnosis: Diagnosis) -> dict[str, str]:
     """The send form's values that an explained bounce named (sender, recipient, IP, HELO)."""
     try:
-        module: Any = importlib.import_module("mxwizard.explain")
+        module: Any = importlib.import_module("mxwizard.bounces.explain")
     except ImportError:
         return {}
     function = getattr(module, "send_check_values", None)

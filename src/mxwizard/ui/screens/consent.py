@@ -16,7 +16,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from mxwizard.untrusted import visible
+from mxwizard.core.untrusted import visible
 
 
 class ConsentScreen(ModalScreen[bool]):

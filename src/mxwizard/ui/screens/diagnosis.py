@@ -20,6 +20,9 @@ from textual.content import Content
 from textual.widgets import Header, OptionList, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from mxwizard.core.settings import Settings
+from mxwizard.core.transcript import Transcript
+from mxwizard.core.untrusted import visible
 from mxwizard.diagnosis.events import (
     DiagnosisFinished,
     DnsAnswered,
@@ -31,8 +34,6 @@ from mxwizard.diagnosis.events import (
 )
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.diagnosis.tree import Plan
-from mxwizard.settings import Settings
-from mxwizard.transcript import Transcript
 from mxwizard.ui.app import Result
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
 from mxwizard.ui.widgets.dns import DnsView
@@ -41,7 +42,6 @@ from mxwizard.ui.widgets.keybar import KeyBar
 from mxwizard.ui.widgets.status import status_badge
 from mxwizard.ui.widgets.steps import StepList, StepRow
 from mxwizard.ui.widgets.transcript import TranscriptView
-from mxwizard.untrusted import visible
 
 #: A server's silence is shown once it lasts this long (seconds): a normal reply comes sooner.
 WAIT_SHOWN_AFTER = 1.0
@@ -278,7 +278,7 @@ class DiagnosisScreen(WizardScreen):
     def action_replay(self) -> None:
         """Step through the SMTP sessions one command per key press (for lessons)."""
         if self.diagnosis is not None:
-            from mxwizard.sessions import session_of
+            from mxwizard.replay.session_files import session_of
             from mxwizard.ui.screens.replay import ReplayScreen
 
             self.app.push_screen(ReplayScreen(self.check_title, session_of(self.diagnosis)))

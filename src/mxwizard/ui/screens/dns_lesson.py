@@ -3,7 +3,7 @@
 Before each lookup the class reads what we ask and why (MX: where does the domain's mail go;
 A/AAAA: where is the mail host; PTR: which name does the address claim; TXT: SPF, DMARC or a DKIM
 key; a blocklist: is the address listed). A key press shows the question and its answer as dig
-prints them (:mod:`mxwizard.dnsview`, with the dig command that repeats it), and the status says
+prints them (:mod:`mxwizard.render.dnsview`, with the dig command that repeats it), and the status says
 what the answer means, keeping "no such name" (NXDOMAIN), "no such record" (NODATA), "the server
 failed" (SERVFAIL) and "nobody answered" (timeout) apart.
 """
@@ -17,12 +17,12 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widgets import Header, Static
 
+from mxwizard.core.untrusted import visible
 from mxwizard.probes.dns import Lookup
+from mxwizard.replay.lesson_steps import dns_after, dns_before
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
-from mxwizard.ui.screens.lesson_steps import dns_after, dns_before
 from mxwizard.ui.widgets.dns import DnsView
 from mxwizard.ui.widgets.keybar import KeyBar
-from mxwizard.untrusted import visible
 
 
 class DnsLessonScreen(WizardScreen):

@@ -21,10 +21,10 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
+from mxwizard.core.untrusted import visible
 from mxwizard.diagnosis.result import Diagnosis
-from mxwizard.sessions import NotReplaceable, write_new_file
+from mxwizard.replay.session_files import NotReplaceable, write_new_file
 from mxwizard.ui.web import download_name
-from mxwizard.untrusted import visible
 
 _EXTENSIONS = {"markdown": ".md", "json": ".json"}
 _MIME_TYPES = {"markdown": "text/markdown", "json": "application/json"}
@@ -39,7 +39,7 @@ def default_path(diagnosis: Diagnosis, fmt: str) -> str:
 
 def render(diagnosis: Diagnosis, fmt: str) -> str:
     """The report in ``fmt`` (``markdown`` or ``json``)."""
-    from mxwizard.report import to_json, to_markdown
+    from mxwizard.render.report import to_json, to_markdown
 
     return to_json(diagnosis) if fmt == "json" else to_markdown(diagnosis)
 

@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Header, Static
 
-from mxwizard.diagnosis.findings import Finding
+from mxwizard.core.findings import Finding
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
 from mxwizard.ui.widgets.findings import finding_detail
 from mxwizard.ui.widgets.keybar import KeyBar

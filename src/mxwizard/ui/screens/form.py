@@ -17,11 +17,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Checkbox, Header, Input, Label, Static
 
-from mxwizard.settings import PRIVATE_NETWORKS
+from mxwizard.core.settings import PRIVATE_NETWORKS
+from mxwizard.core.untrusted import visible
 from mxwizard.ui.checks import CheckKind, CheckNotAvailable
 from mxwizard.ui.screens.base import WizardScreen
 from mxwizard.ui.widgets.keybar import KeyBar
-from mxwizard.untrusted import visible
 
 #: The form's name for ``--private-network`` (a box under the fields of every check).
 PRIVATE_NETWORK = "private_network"

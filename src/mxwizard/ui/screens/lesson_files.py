@@ -2,7 +2,7 @@
 
 A session file is the JSON report (or the part of it with the transcripts and DNS lookups), so a
 report saved by ``mxwizard check ... --format json`` against a real server opens here too. Loading
-and checking is :mod:`mxwizard.sessions`; a bad file is answered with its one-line reason.
+and checking is :mod:`mxwizard.replay.session_files`; a bad file is answered with its one-line reason.
 
 Opening is quick (the file is opened and its size checked at once, so a missing file is answered
 on the spot); reading, checking and annotating happen in a thread worker that reports its progress,
@@ -28,7 +28,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 from textual.worker import get_current_worker
 
-from mxwizard.sessions import (
+from mxwizard.core.untrusted import visible
+from mxwizard.replay.session_files import (
     NotReplaceable,
     Session,
     SessionError,
@@ -39,7 +40,6 @@ from mxwizard.sessions import (
     session_text,
 )
 from mxwizard.ui.web import download_name, served_files_dir
-from mxwizard.untrusted import visible
 
 #: The playback choices: (radio button id, label, speed; None steps by key press).
 SPEEDS: tuple[tuple[str, str, float | None], ...] = (

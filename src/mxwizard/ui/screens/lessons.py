@@ -18,10 +18,10 @@ from textual.content import Content
 from textual.widgets import Button, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from mxwizard.sessions import Session
+from mxwizard.core.untrusted import visible
+from mxwizard.replay.session_files import Session
 from mxwizard.ui.screens.base import WizardScreen
 from mxwizard.ui.widgets.keybar import KeyBar
-from mxwizard.untrusted import visible
 
 
 def scenario_prompt(scenario: Any) -> Content:

@@ -20,13 +20,13 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Header, Static
 
-from mxwizard.sessions import Cue, Session, real_pause, timeline
-from mxwizard.transcript import Transcript
+from mxwizard.core.transcript import Transcript
+from mxwizard.core.untrusted import visible
+from mxwizard.replay.lesson_steps import SmtpStep, smtp_after, smtp_before, smtp_steps
+from mxwizard.replay.session_files import Cue, Session, real_pause, timeline
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
-from mxwizard.ui.screens.lesson_steps import SmtpStep, smtp_after, smtp_before, smtp_steps
 from mxwizard.ui.widgets.keybar import KeyBar
 from mxwizard.ui.widgets.transcript import TranscriptView
-from mxwizard.untrusted import visible
 
 #: Lines due sooner than this (seconds) after the one before appear together with it.
 MIN_WAIT = 0.01

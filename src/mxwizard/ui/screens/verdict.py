@@ -13,13 +13,13 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widgets import Header, Static
 
-from mxwizard.diagnosis.findings import Side
+from mxwizard.core.findings import Side
+from mxwizard.core.untrusted import visible
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
 from mxwizard.ui.widgets.findings import FindingsView
 from mxwizard.ui.widgets.keybar import KeyBar
 from mxwizard.ui.widgets.status import status_badge
-from mxwizard.untrusted import visible
 
 _QUESTIONS = {
     "receive": "Can mail reach {target}?",

@@ -1,6 +1,6 @@
 """The DNS lookups view: every question the diagnosis asked, dig-style, as it comes back.
 
-Each lookup is shown by :func:`mxwizard.dnsview.render_lookup` (records already made visible)
+Each lookup is shown by :func:`mxwizard.render.dnsview.render_lookup` (records already made visible)
 followed by the ``dig`` command that repeats it, so an administrator can check the wizard's work.
 Written as plain content, never as markup (TXT records are written by strangers), and re-wrapped
 whenever the view changes width.
@@ -12,9 +12,9 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from mxwizard.dnsview import dig_command, render_lookup
+from mxwizard.core.untrusted import visible
 from mxwizard.probes.dns import Lookup
-from mxwizard.untrusted import visible
+from mxwizard.render.dnsview import dig_command, render_lookup
 
 
 def lookup_content(lookup: Lookup) -> Content:

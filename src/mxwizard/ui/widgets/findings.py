@@ -14,10 +14,10 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from mxwizard.diagnosis.findings import Finding, Status
+from mxwizard.core.findings import Finding, Status
+from mxwizard.core.untrusted import visible
 from mxwizard.diagnosis.result import grouped
 from mxwizard.ui.widgets.status import status_badge
-from mxwizard.untrusted import visible
 
 
 def _lines(text: str) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual.content import Content
 
-from mxwizard.diagnosis.findings import Status
+from mxwizard.core.findings import Status
 
 #: Glyph, word and theme colour of each finding status.
 _STATUS_STYLE: dict[Status, tuple[str, str]] = {

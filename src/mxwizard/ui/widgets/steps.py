@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from mxwizard.diagnosis.findings import Status
+from mxwizard.core.findings import Status
 from mxwizard.ui.widgets.status import RUNNING, SKIPPED, STOPPED, WAITING, state_badge, status_badge
 
 

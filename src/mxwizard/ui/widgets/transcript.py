@@ -18,8 +18,8 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from mxwizard.transcript import Direction, Transcript, TranscriptLine
-from mxwizard.untrusted import visible
+from mxwizard.core.transcript import Direction, Transcript, TranscriptLine
+from mxwizard.core.untrusted import visible
 
 _DIRECTION_STYLE = {
     Direction.CLIENT: ("C→", "bold $text-primary"),
@@ -31,7 +31,7 @@ _DIRECTION_STYLE = {
 
 def _explainer() -> Callable[[Transcript, int], str] | None:
     """The annotator's long explanation of a line (``explain_line(transcript, index)``)."""
-    module = importlib.import_module("mxwizard.transcript")
+    module = importlib.import_module("mxwizard.core.transcript")
     return getattr(module, "explain_line", None)
 
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.untrusted import visible
+from mxwizard.diagnosis.plans.visits import Visit, decisive_reply, family
+from mxwizard.diagnosis.rules.vantage import probe_refused, refusal_of_probe
 from mxwizard.diagnosis.tree import Facts
-from mxwizard.diagnosis.vantage import probe_refused, refusal_of_probe
-from mxwizard.diagnosis.visits import Visit, decisive_reply, family
 from mxwizard.knowledge.replies import meaning
 from mxwizard.probes.mx import MxHost
-from mxwizard.probes.smtp import ConnectOutcome, Reply, SessionFacts
-from mxwizard.probes.tls import describe
-from mxwizard.untrusted import visible
+from mxwizard.probes.smtp.session import ConnectOutcome, Reply, SessionFacts
+from mxwizard.probes.smtp.tls import describe
 
 ACCEPTED_DOMAINS_FIX = (
     "Add {domain} to the domains the server accepts mail for, then reload it:\n"

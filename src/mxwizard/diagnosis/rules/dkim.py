@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mxwizard.diagnosis.dns_rules import unanswered
-from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.untrusted import visible
+from mxwizard.diagnosis.rules.dns import unanswered
 from mxwizard.diagnosis.tree import Facts
-from mxwizard.dnsview import dig_command
 from mxwizard.probes.dkim import (
     MAX_RSA_BITS,
     MAX_SIGNATURES,
@@ -25,7 +25,7 @@ from mxwizard.probes.dkim import (
     SignatureCheck,
     Verdict,
 )
-from mxwizard.untrusted import visible
+from mxwizard.render.dnsview import dig_command
 
 
 @dataclass(frozen=True)

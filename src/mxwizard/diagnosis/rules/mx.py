@@ -6,8 +6,8 @@ CNAME, no address, private address, reverse DNS). Pure functions of what ``probe
 
 from __future__ import annotations
 
-from mxwizard.diagnosis.dns_rules import resolver_broken, unanswered
-from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.diagnosis.rules.dns import resolver_broken, unanswered
 from mxwizard.diagnosis.tree import Facts
 from mxwizard.probes.dns import Outcome
 from mxwizard.probes.mx import MxFacts, MxHost

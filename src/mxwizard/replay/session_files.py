@@ -34,11 +34,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mxwizard import __version__
-from mxwizard.dnsview import render_lookup
-from mxwizard.knowledge.replies import meaning, parse_reply
-from mxwizard.knowledge.smtp_commands import extension_note
-from mxwizard.probes.dns import Lookup, Outcome, Record
-from mxwizard.transcript import (
+from mxwizard.core.transcript import (
     Annotator,
     Direction,
     Transcript,
@@ -46,7 +42,11 @@ from mxwizard.transcript import (
     annotate,
     render_line,
 )
-from mxwizard.untrusted import visible
+from mxwizard.core.untrusted import visible
+from mxwizard.knowledge.replies import meaning, parse_reply
+from mxwizard.knowledge.smtp_commands import extension_note
+from mxwizard.probes.dns import Lookup, Outcome, Record
+from mxwizard.render.dnsview import render_lookup
 
 #: Files larger than this are refused before they are parsed (a real check's report is well under
 #: a megabyte; the limit also bounds the work a hostile file can cause).
@@ -496,7 +496,7 @@ def _number(raw: object, where: str, limit: float) -> float:
 def annotate_recorded(transcript: Transcript, steps: _Steps | None = None) -> Transcript:
     """Give every line of a recorded session its note, in time linear in the session's size.
 
-    The live :class:`~mxwizard.transcript.Annotator` reads a reply line by line as it arrives,
+    The live :class:`~mxwizard.core.transcript.Annotator` reads a reply line by line as it arrives,
     so each line is judged on the whole reply so far: fine for the handful of lines a real reply
     has, quadratic for a file holding one reply of thousands of lines (2,000 lines took over a
     minute). A recording is complete, so here each multi-line reply is read once. The annotator

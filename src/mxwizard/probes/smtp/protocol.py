@@ -40,8 +40,8 @@ import aiosmtplib.smtp
 from aiosmtplib.errors import SMTPResponseException
 from aiosmtplib.protocol import SMTPProtocol
 
+from mxwizard.core.transcript import Annotator, Direction, TranscriptLine
 from mxwizard.knowledge.smtp_commands import ANOMALIES
-from mxwizard.transcript import Annotator, Direction, TranscriptLine
 
 #: A reply line: three digits, then a space, a hyphen (more lines follow) or the end of the line.
 _REPLY_LINE = re.compile(rb"^([2-5][0-9][0-9])([ -]|\r?\n|$)")
@@ -83,7 +83,7 @@ class Anomaly:
     """One sign of a broken or hostile server, with the raw line that shows it.
 
     ``detail`` is our own wording and safe to show; ``line`` came from the network and must be
-    sanitised (:func:`mxwizard.untrusted.visible`) before it is shown.
+    sanitised (:func:`mxwizard.core.untrusted.visible`) before it is shown.
     """
 
     kind: AnomalyKind

@@ -8,7 +8,7 @@ domains for the foreign addresses. A yes to RCPT is strong evidence, not proof: 
 yes and throw the mail away, which is why odd-syntax-only acceptances are reported as "possible".
 
 The whole conversation ends within :data:`RELAY_TIMEOUTS` × ``--timeout``, and takes one of the
-diagnosis's SMTP session slots (:func:`mxwizard.diagnosis.visits.smtp_slot`). A conversation cut
+diagnosis's SMTP session slots (:func:`mxwizard.diagnosis.plans.visits.smtp_slot`). A conversation cut
 off before every trick was tried (too slow in all, or too many lines) gives no verdict unless
 the server already said yes to relaying: a "closed" from half a test would be a guess.
 """
@@ -18,19 +18,19 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field, replace
 
-from mxwizard.diagnosis.dns_rules import unanswered
-from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.inputs import HostPort
+from mxwizard.core.transcript import endpoint
+from mxwizard.core.untrusted import visible
+from mxwizard.diagnosis.plans.visits import Visit, smtp_slot
+from mxwizard.diagnosis.rules.dns import unanswered
+from mxwizard.diagnosis.rules.smtp import _anomalies, _connection
+from mxwizard.diagnosis.rules.vantage import probe_refused, refusal_of_probe
 from mxwizard.diagnosis.runner import Context
-from mxwizard.diagnosis.smtp_rules import _anomalies, _connection
 from mxwizard.diagnosis.tree import Facts, Plan, Step
-from mxwizard.diagnosis.vantage import probe_refused, refusal_of_probe
-from mxwizard.diagnosis.visits import Visit, smtp_slot
-from mxwizard.inputs import HostPort
 from mxwizard.knowledge.replies import meaning
 from mxwizard.probes.dns import Lookup
-from mxwizard.probes.smtp import Command, Reply, SessionFacts, SmtpConversation
-from mxwizard.transcript import endpoint
-from mxwizard.untrusted import visible
+from mxwizard.probes.smtp.session import Command, Reply, SessionFacts, SmtpConversation
 
 #: The HELO name of the relay test: a name nobody owns, so nothing is impersonated.
 RELAY_HELO = "relay-test.mxwizard.invalid"

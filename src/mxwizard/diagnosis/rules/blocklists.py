@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.untrusted import visible
 from mxwizard.diagnosis.tree import Facts
-from mxwizard.dnsview import dig_command
 from mxwizard.knowledge.blocklists import (
     FIRST_FIX,
     Blocklist,
@@ -24,9 +24,9 @@ from mxwizard.knowledge.blocklists import (
     is_listing_address,
     is_refusal,
 )
+from mxwizard.probes.blocklists import BlocklistSweep, ZoneAnswer
 from mxwizard.probes.dns import Lookup, Outcome
-from mxwizard.probes.dnsbl import BlocklistSweep, ZoneAnswer
-from mxwizard.untrusted import visible
+from mxwizard.render.dnsview import dig_command
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import textwrap
 from dataclasses import dataclass, field
 from enum import Enum
 
+from mxwizard.core.untrusted import visible
 from mxwizard.knowledge.replies import meaning, parse_reply
 from mxwizard.knowledge.smtp_commands import (
     ANOMALIES,
@@ -29,7 +30,6 @@ from mxwizard.knowledge.smtp_commands import (
     command_note,
     extension_note,
 )
-from mxwizard.untrusted import visible
 
 
 class Direction(str, Enum):

@@ -8,7 +8,7 @@ the answer means, keeping "no such name", "no such record", "the server failed" 
 answered" apart.
 
 Pure and free of Textual, so the words can be tested on their own. Every piece of text that came
-from the network passes :func:`~mxwizard.untrusted.visible` here; the screens still show the
+from the network passes :func:`~mxwizard.core.untrusted.visible` here; the screens still show the
 results as plain content, never as markup.
 """
 
@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from mxwizard.core.transcript import Direction, Transcript, TranscriptLine
+from mxwizard.core.untrusted import visible
 from mxwizard.knowledge.replies import CLASS_NOTE, enhanced_meaning, meaning, parse_reply
 from mxwizard.knowledge.smtp_commands import (
     ANOMALIES,
@@ -28,8 +30,6 @@ from mxwizard.knowledge.smtp_commands import (
     command_note,
 )
 from mxwizard.probes.dns import Lookup, Outcome, reversed_address
-from mxwizard.transcript import Direction, Transcript, TranscriptLine
-from mxwizard.untrusted import visible
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from mxwizard.diagnosis.delivery import Rehearsal
-from mxwizard.diagnosis.findings import Finding, Status
+from mxwizard.core.findings import Finding, Status
+from mxwizard.core.untrusted import visible
+from mxwizard.diagnosis.plans.delivery import Rehearsal
+from mxwizard.diagnosis.plans.visits import Visit, decisive_reply
 from mxwizard.diagnosis.tree import Facts
-from mxwizard.diagnosis.visits import Visit, decisive_reply
 from mxwizard.probes.helo import HeloFacts
 from mxwizard.probes.public_ip import PublicIp
-from mxwizard.untrusted import visible
 
 #: Findings about the HELO name that a receiver accepting that very name contradicts.
 HELO_FAULTS = frozenset({"helo.not-fqdn", "helo.internal", "helo.unresolvable"})

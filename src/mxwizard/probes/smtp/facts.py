@@ -1,8 +1,8 @@
 """The facts an SMTP session yields: the commands a caller may script, replies, and the outcome.
 
-Plain data, no I/O: :mod:`mxwizard.probes.smtp` fills these in while it talks to a server, and the
+Plain data, no I/O: :mod:`mxwizard.probes.smtp.session` fills these in while it talks to a server, and the
 rules read them. Text that came from the server (reply lines, extension parameters) is kept raw
-here; it must be sanitised with :func:`mxwizard.untrusted.visible` wherever it is shown.
+here; it must be sanitised with :func:`mxwizard.core.untrusted.visible` wherever it is shown.
 
 :class:`Command` is also where two safety rules live: AUTH cannot be built at all, and DATA only
 as :meth:`Command.test_message` (which the session still refuses unless told to allow it).
@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
-from mxwizard.probes.smtp_protocol import Anomaly
-from mxwizard.probes.tls import TlsFacts
-from mxwizard.transcript import Transcript, TranscriptLine
+from mxwizard.core.transcript import Transcript, TranscriptLine
+from mxwizard.probes.smtp.protocol import Anomaly
+from mxwizard.probes.smtp.tls import TlsFacts
 
 #: Verbs a :class:`Command` may carry. AUTH is deliberately absent.
 VERBS = frozenset({"EHLO", "STARTTLS", "MAIL", "RCPT", "RSET", "NOOP", "VRFY", "QUIT", "DATA"})

@@ -9,15 +9,15 @@ forwarding.
 
 from __future__ import annotations
 
-from mxwizard.diagnosis.auth_rules import SpfFacts
-from mxwizard.diagnosis.dkim_rules import DkimFacts
-from mxwizard.diagnosis.dns_rules import unanswered
-from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.untrusted import visible
+from mxwizard.diagnosis.rules.dkim import DkimFacts
+from mxwizard.diagnosis.rules.dns import unanswered
+from mxwizard.diagnosis.rules.spf import SpfFacts
 from mxwizard.diagnosis.tree import Facts
-from mxwizard.dnsview import dig_command
 from mxwizard.probes.dkim import KeyState, Verdict
 from mxwizard.probes.dmarc import DmarcFacts, aligned
-from mxwizard.untrusted import visible
+from mxwizard.render.dnsview import dig_command
 
 _REJECTIONS = ("Gmail answers '550-5.7.26 Unauthenticated email from DOMAIN is not accepted due "
                "to domain's DMARC policy', Outlook '550 5.7.509 Access denied, sending domain "

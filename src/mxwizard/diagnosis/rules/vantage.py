@@ -11,10 +11,10 @@ for real senders. The reply's class comes from the same knowledge base that expl
 
 from __future__ import annotations
 
-from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.untrusted import visible
 from mxwizard.knowledge.replies import ReplyMeaning, meaning
-from mxwizard.probes.smtp import Reply
-from mxwizard.untrusted import visible
+from mxwizard.probes.smtp.session import Reply
 
 #: Reply classes that are about the connecting client, and what each says about it.
 CLIENT_CLASSES = {

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import textwrap
 
-from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.untrusted import visible
 from mxwizard.diagnosis.result import Diagnosis
-from mxwizard.dnsview import render_lookups
-from mxwizard.untrusted import visible
+from mxwizard.render.dnsview import render_lookups
 
 _WIDTH = 78
 _KIND_TITLES = {

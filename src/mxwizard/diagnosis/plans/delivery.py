@@ -8,7 +8,7 @@ Microsoft's own list. Connections that time out on every MX while the hosts answ
 outbound port 25 is blocked on the way (usually by the user's ISP).
 
 Like a sender, the rehearsal gives up after the ``SENDER_MX_HOSTS`` most preferred hosts, and
-each attempt ends within its session budget (see :mod:`mxwizard.diagnosis.visits`).
+each attempt ends within its session budget (see :mod:`mxwizard.diagnosis.plans.visits`).
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from mxwizard.diagnosis.findings import Finding, Side, Status
-from mxwizard.diagnosis.mx_rules import judge_mx, judge_mx_hosts, reachable_hosts
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.inputs import MailAddress
+from mxwizard.diagnosis.plans.visits import SENDER_MX_HOSTS, Visit, decisive_reply, visit_in_order
+from mxwizard.diagnosis.rules.mx import judge_mx, judge_mx_hosts, reachable_hosts
+from mxwizard.diagnosis.rules.smtp import port25_blocked
 from mxwizard.diagnosis.runner import Context
-from mxwizard.diagnosis.smtp_rules import port25_blocked
 from mxwizard.diagnosis.tree import Facts, Step
-from mxwizard.diagnosis.visits import SENDER_MX_HOSTS, Visit, decisive_reply, visit_in_order
-from mxwizard.inputs import MailAddress
 from mxwizard.knowledge.bounces import bounce_class
 from mxwizard.knowledge.replies import meaning
 from mxwizard.probes.mx import MailRoute, mail_route
-from mxwizard.probes.smtp import ConnectOutcome
+from mxwizard.probes.smtp.session import ConnectOutcome
 
 #: Where a rejection class sends the reader: the steps of this diagnosis that explain it, by
 #: the words for each. A pointer names only steps that really ran, and says which did not.

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mxwizard.diagnosis.auth_rules import SpfFacts
-from mxwizard.diagnosis.findings import Finding, Status
-from mxwizard.diagnosis.identity_rules import is_internal_name, looks_generic
-from mxwizard.diagnosis.mx_rules import reachable_hosts
+from mxwizard.core.findings import Finding, Status
+from mxwizard.core.untrusted import visible
+from mxwizard.diagnosis.rules.identity import is_internal_name, looks_generic
+from mxwizard.diagnosis.rules.mx import reachable_hosts
+from mxwizard.diagnosis.rules.spf import SpfFacts
 from mxwizard.diagnosis.tree import Facts
 from mxwizard.probes.helo import HeloFacts
 from mxwizard.probes.mx import MailRoute
-from mxwizard.probes.rdns import ReverseDns
-from mxwizard.untrusted import visible
+from mxwizard.probes.reverse_dns import ReverseDns
 
 
 @dataclass(frozen=True)

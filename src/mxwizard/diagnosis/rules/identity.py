@@ -12,18 +12,18 @@ import ipaddress
 import re
 from dataclasses import replace
 
-from mxwizard.diagnosis.dns_rules import resolver_broken, unanswered
-from mxwizard.diagnosis.findings import Finding, Side, Status
-from mxwizard.diagnosis.mx_rules import judge_mx_hosts
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.untrusted import visible
+from mxwizard.diagnosis.rules.dns import resolver_broken, unanswered
+from mxwizard.diagnosis.rules.mx import judge_mx_hosts
 from mxwizard.diagnosis.tree import Facts
-from mxwizard.dnsview import dig_command
 from mxwizard.probes.dmarc import organisational_domain
 from mxwizard.probes.dns import Outcome
 from mxwizard.probes.helo import HeloFacts, is_bare
 from mxwizard.probes.mx import MailRoute
 from mxwizard.probes.public_ip import PublicIp, Scope, address_scope
-from mxwizard.probes.rdns import ReverseDns
-from mxwizard.untrusted import visible
+from mxwizard.probes.reverse_dns import ReverseDns
+from mxwizard.render.dnsview import dig_command
 
 #: Words that mark a reverse DNS name as a home, dynamic or pool address (whole tokens only).
 GENERIC_WORDS = frozenset({

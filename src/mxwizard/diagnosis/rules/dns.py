@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import replace
 from enum import Enum
 
-from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.core.findings import Finding, Side, Status
 from mxwizard.diagnosis.tree import Facts
-from mxwizard.dnsview import dig_command
 from mxwizard.probes.dns import Lookup, Outcome
 from mxwizard.probes.resolver_health import FACT as RESOLVER_SANITY
 from mxwizard.probes.resolver_health import ResolverSanity
+from mxwizard.render.dnsview import dig_command
 
 
 def _no_answer(lookup: Lookup) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import idna
 
-from mxwizard.untrusted import unsafe_character, visible
+from mxwizard.core.untrusted import unsafe_character, visible
 
 MAX_NAME = 253
 MAX_LABEL = 63

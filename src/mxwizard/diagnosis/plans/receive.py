@@ -5,19 +5,19 @@ point (real host names with public addresses and reverse DNS); then, for each MX
 preference order, does it answer on port 25 and accept mail for the domain. Lookups that do not
 depend on each other (every MX host's addresses, PTRs and forward confirmations) overlap.
 
-The SMTP visits are bounded (see :mod:`mxwizard.diagnosis.visits`): the ``MAX_MX_HOSTS`` most
+The SMTP visits are bounded (see :mod:`mxwizard.diagnosis.plans.visits`): the ``MAX_MX_HOSTS`` most
 preferred hosts are visited, a note names the others, and each session ends within its budget.
 """
 
 from __future__ import annotations
 
-from mxwizard.diagnosis.findings import Finding, Side, Status
-from mxwizard.diagnosis.mx_rules import judge_hosts, judge_mx, reachable_hosts
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.inputs import Domain, MailAddress
+from mxwizard.diagnosis.plans.visits import MAX_MX_HOSTS, PROBE_HELO, most_preferred, visit_all
+from mxwizard.diagnosis.rules.mx import judge_hosts, judge_mx, reachable_hosts
+from mxwizard.diagnosis.rules.smtp import MailWalk, judge_smtp
 from mxwizard.diagnosis.runner import Context
-from mxwizard.diagnosis.smtp_rules import MailWalk, judge_smtp
 from mxwizard.diagnosis.tree import Facts, Plan, Step
-from mxwizard.diagnosis.visits import MAX_MX_HOSTS, PROBE_HELO, most_preferred, visit_all
-from mxwizard.inputs import Domain, MailAddress
 from mxwizard.probes.dns import Outcome
 from mxwizard.probes.mx import MxFacts, MxHost, mx_hosts, mx_records
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mxwizard.diagnosis.dns_rules import unanswered
-from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.untrusted import visible
+from mxwizard.diagnosis.rules.dns import unanswered
 from mxwizard.diagnosis.tree import Facts
 from mxwizard.probes.spf import LOOKUP_LIMIT, VOID_LIMIT, SpfNode, SpfVerdict, proposed_record
-from mxwizard.untrusted import visible
 
 
 @dataclass(frozen=True)

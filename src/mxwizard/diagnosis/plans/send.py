@@ -17,12 +17,12 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 
-from mxwizard.diagnosis.auth_rules import SpfFacts, judge_spf
-from mxwizard.diagnosis.blocklist_rules import BlocklistFacts, judge_blocklists
-from mxwizard.diagnosis.delivery import delivery_steps
-from mxwizard.diagnosis.dkim_rules import DkimFacts, judge_dkim
-from mxwizard.diagnosis.dmarc_rules import judge_alignment, judge_dmarc_record
-from mxwizard.diagnosis.identity_rules import (
+from mxwizard.core.inputs import MAX_MESSAGE_BYTES, InputError, MailAddress, read_regular_file
+from mxwizard.diagnosis.plans.delivery import delivery_steps
+from mxwizard.diagnosis.rules.blocklists import BlocklistFacts, judge_blocklists
+from mxwizard.diagnosis.rules.dkim import DkimFacts, judge_dkim
+from mxwizard.diagnosis.rules.dmarc import judge_alignment, judge_dmarc_record
+from mxwizard.diagnosis.rules.identity import (
     judge_helo,
     judge_ip,
     judge_rdns,
@@ -30,20 +30,20 @@ from mxwizard.diagnosis.identity_rules import (
     usable_ip,
     why_no_ip,
 )
-from mxwizard.diagnosis.identity_table import judge_identity
-from mxwizard.diagnosis.reconcile import reconcile_send
+from mxwizard.diagnosis.rules.identity_table import judge_identity
+from mxwizard.diagnosis.rules.reconcile import reconcile_send
+from mxwizard.diagnosis.rules.spf import SpfFacts, judge_spf
 from mxwizard.diagnosis.runner import Context
 from mxwizard.diagnosis.tree import Facts, Plan, Step
-from mxwizard.inputs import MAX_MESSAGE_BYTES, InputError, MailAddress, read_regular_file
 from mxwizard.knowledge.blocklists import DEFAULT_DOMAIN_LISTS, DEFAULT_IP_LISTS, ListKind, blocklist
+from mxwizard.probes.blocklists import blocklist_sweep
 from mxwizard.probes.dkim import dkim_key, from_domain_of, verify_message
 from mxwizard.probes.dmarc import DmarcFacts, dmarc_record
 from mxwizard.probes.dns import Lookup, system_nameservers
-from mxwizard.probes.dnsbl import blocklist_sweep
 from mxwizard.probes.helo import HeloFacts, helo_facts, is_bare
 from mxwizard.probes.mx import MailRoute, mail_route
 from mxwizard.probes.public_ip import PublicIp, Scope, address_scope, detect_public_ip
-from mxwizard.probes.rdns import ReverseDns, reverse_dns
+from mxwizard.probes.reverse_dns import ReverseDns, reverse_dns
 from mxwizard.probes.spf import check_spf, include_tree
 
 
@@ -56,7 +56,7 @@ def _recorder(ctx: Context) -> Callable[[Lookup], None]:
 def _read_message(path: str) -> tuple[bytes, str]:
     """The message file's bytes, or an explanation why it cannot be read: only a regular file,
     opened so that a named pipe cannot hang the check, and never read beyond
-    :data:`~mxwizard.inputs.MAX_MESSAGE_BYTES` (see :func:`~mxwizard.inputs.read_regular_file`)."""
+    :data:`~mxwizard.core.inputs.MAX_MESSAGE_BYTES` (see :func:`~mxwizard.core.inputs.read_regular_file`)."""
     try:
         return read_regular_file(path, MAX_MESSAGE_BYTES, "message file"), ""
     except InputError as exc:

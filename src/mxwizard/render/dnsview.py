@@ -6,8 +6,8 @@ asks the same question of the same server. Used by the text report and the TUI's
 
 from __future__ import annotations
 
+from mxwizard.core.untrusted import visible
 from mxwizard.probes.dns import Lookup, Outcome
-from mxwizard.untrusted import visible
 
 
 def dig_command(lookup: Lookup) -> str:

@@ -8,7 +8,7 @@ sure it is, and :func:`explain_bounce` turns that into a :class:`~mxwizard.diagn
 Diagnosis` with one finding per recipient for the report renderers. Mail logs go the same way
 through :mod:`mxwizard.bounces.maillog`. All of these are pure and never raise on any input;
 only :func:`explain_command` and :mod:`mxwizard.bounces.batch` do I/O. Bounce text is untrusted:
-values shown in titles and details pass :func:`mxwizard.untrusted.visible`, and the raw text
+values shown in titles and details pass :func:`mxwizard.core.untrusted.visible`, and the raw text
 goes only into ``evidence``, which the renderers sanitise.
 """
 
@@ -19,7 +19,8 @@ import sys
 from collections.abc import Sequence
 
 from mxwizard.bounces.rules import Classification, classify
-from mxwizard.diagnosis.findings import Finding, Side, Status
+from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.untrusted import visible
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.knowledge.bounce_parser import (
     MAX_INPUT,
@@ -30,7 +31,6 @@ from mxwizard.knowledge.bounce_parser import (
 )
 from mxwizard.knowledge.bounces import BOUNCE_CLASSES, BRANCH_LABELS, SEND_CHECK, UNKNOWN_ADVICE, fill
 from mxwizard.knowledge.replies import enhanced_meaning, meaning
-from mxwizard.untrusted import visible
 
 __all__ = ["Bounce", "Classification", "RecipientReport", "classify", "exit_status", "explain_bounce",
            "explain_command", "explain_text", "find_reply", "parse_bounce", "send_check_values"]
@@ -258,7 +258,7 @@ def explain_command(text: Sequence[str], path: str | None, fmt: str) -> int:
     import time
 
     from mxwizard.bounces import batch
-    from mxwizard.report import render
+    from mxwizard.render.report import render
 
     started = time.perf_counter()
     try:

@@ -22,27 +22,27 @@ Rules this module keeps:
   ``allow_data=True``. AUTH cannot be built at all.
 * The connection is made with ``start_tls=False`` and an explicit ``local_hostname`` (otherwise
   aiosmtplib would look up this machine's name in DNS); STARTTLS uses the diagnosing context from
-  :mod:`mxwizard.probes.tls`, so a bad certificate is reported rather than fatal.
+  :mod:`mxwizard.probes.smtp.tls`, so a bad certificate is reported rather than fatal.
 
 The bounds of SMTP work, whatever a server does (T is ``--timeout``). Each is a constant,
 with its reasons, where it is enforced; this is the index:
 
 * one scripted session (a receive visit's session, one attempt of the delivery rehearsal):
   :data:`SESSION_TIMEOUTS` (4) × T of wall-clock time, here;
-* the relay test's conversation: :data:`mxwizard.diagnosis.relay.RELAY_TIMEOUTS` (10) × T;
+* the relay test's conversation: :data:`mxwizard.diagnosis.plans.relay.RELAY_TIMEOUTS` (10) × T;
 * each wait inside a conversation: T (connect and greeting, STARTTLS and its handshake: 2 T);
-* lines from the server in one session: :data:`~mxwizard.probes.smtp_protocol.MAX_SESSION_LINES`
+* lines from the server in one session: :data:`~mxwizard.probes.smtp.protocol.MAX_SESSION_LINES`
   (400), replies and surplus lines alike; in one reply:
-  :data:`~mxwizard.probes.smtp_protocol.MAX_REPLY_LINES` (200); bytes kept of one line:
-  :data:`~mxwizard.probes.smtp_protocol.MAX_LINE_BYTES` (4096);
-* MX hosts visited per domain: :data:`mxwizard.diagnosis.visits.MAX_MX_HOSTS` (10) in the
-  receive walk, :data:`~mxwizard.diagnosis.visits.SENDER_MX_HOSTS` (5) in the delivery
+  :data:`~mxwizard.probes.smtp.protocol.MAX_REPLY_LINES` (200); bytes kept of one line:
+  :data:`~mxwizard.probes.smtp.protocol.MAX_LINE_BYTES` (4096);
+* MX hosts visited per domain: :data:`mxwizard.diagnosis.plans.visits.MAX_MX_HOSTS` (10) in the
+  receive walk, :data:`~mxwizard.diagnosis.plans.visits.SENDER_MX_HOSTS` (5) in the delivery
   rehearsal, as senders do; the most preferred first;
-* SMTP sessions open at once in one diagnosis: :data:`mxwizard.diagnosis.visits.SMTP_SESSIONS`
+* SMTP sessions open at once in one diagnosis: :data:`mxwizard.diagnosis.plans.visits.SMTP_SESSIONS`
   (8), a pool apart from the DNS concurrency.
 
 A receive visit is one session, and one more after a greylisting deferral (after a wait of at most
-:data:`~mxwizard.diagnosis.visits.GREYLIST_WAIT_SECONDS`). The runner's step budgets
+:data:`~mxwizard.diagnosis.plans.visits.GREYLIST_WAIT_SECONDS`). The runner's step budgets
 (``Step.budget`` × T) stay the backstop around all of it.
 """
 
@@ -68,7 +68,9 @@ from aiosmtplib.errors import (
     SMTPTimeoutError,
 )
 
-from mxwizard.probes.smtp_facts import (
+from mxwizard.core.transcript import Annotator, TranscriptLine, endpoint
+from mxwizard.core.untrusted import visible
+from mxwizard.probes.smtp.facts import (
     CUT_OFF,
     EHLO_FALLBACK_CODES,
     Command,
@@ -79,7 +81,7 @@ from mxwizard.probes.smtp_facts import (
     check_helo_name,
     parse_extensions,
 )
-from mxwizard.probes.smtp_protocol import (
+from mxwizard.probes.smtp.protocol import (
     MAX_LINE_BYTES,
     MAX_REPLY_LINES,
     MAX_SESSION_LINES,
@@ -87,9 +89,7 @@ from mxwizard.probes.smtp_protocol import (
     recording_into,
     stop_recording_into,
 )
-from mxwizard.probes.tls import TlsFacts, describe, diagnosing_context, tls_facts
-from mxwizard.transcript import Annotator, TranscriptLine, endpoint
-from mxwizard.untrusted import visible
+from mxwizard.probes.smtp.tls import TlsFacts, describe, diagnosing_context, tls_facts
 
 __all__ = ["CUT_OFF", "MAX_LINE_BYTES", "MAX_REPLY_LINES", "MAX_SESSION_LINES", "SESSION_TIMEOUTS",
            "Command", "ConnectOutcome", "Exchange", "OutOfTime", "Reply", "SessionFacts",

@@ -13,7 +13,7 @@ only a visit per family shows it. The visit that counts is the one a sender ends
 others ride along in :attr:`Visit.alternates`.
 
 The bounds of the visits live here (the index of every SMTP bound is in
-:mod:`mxwizard.probes.smtp`): each session ends within ``SESSION_TIMEOUTS`` × ``--timeout``;
+:mod:`mxwizard.probes.smtp.session`): each session ends within ``SESSION_TIMEOUTS`` × ``--timeout``;
 at most :data:`MAX_MX_HOSTS` hosts of a domain are visited (:data:`SENDER_MX_HOSTS` in the
 delivery rehearsal, as senders do), the most preferred first; and at most :data:`SMTP_SESSIONS`
 sessions of one diagnosis are open at once, in a pool of their own beside the DNS concurrency.
@@ -32,8 +32,8 @@ from mxwizard.diagnosis.runner import Context
 from mxwizard.knowledge.replies import meaning
 from mxwizard.probes.mx import MxHost
 from mxwizard.probes.public_ip import Scope, address_scope
-from mxwizard.probes.reachability import other_ports
-from mxwizard.probes.smtp import Command, ConnectOutcome, Reply, SessionFacts, smtp_session
+from mxwizard.probes.smtp.reachability import other_ports
+from mxwizard.probes.smtp.session import Command, ConnectOutcome, Reply, SessionFacts, smtp_session
 
 #: How long a visit waits before retrying a greylisted recipient. Real greylists often want
 #: minutes; we wait a few seconds at most and say so when the retry is still deferred.

@@ -1,0 +1,1 @@
+"""The foundations every layer uses: settings, inputs, untrusted text, findings, transcripts."""

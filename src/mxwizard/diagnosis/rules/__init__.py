@@ -1,0 +1,1 @@
+"""The rules: pure judgements from observed facts to findings, one module per question."""

@@ -1,0 +1,1 @@
+"""The SMTP probe: the recording protocol, the session driver, its typed facts, TLS."""

@@ -1,0 +1,1 @@
+"""Renderers of a finished diagnosis: text, Markdown and JSON reports, dig-style lookups."""

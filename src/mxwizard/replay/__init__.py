@@ -1,0 +1,1 @@
+"""Saved sessions and lessons, free of Textual: session files, timed playback, step-through logic."""
