@@ -8,6 +8,7 @@ design and are checked in tests/test_bounds_smtp.py, in a subprocess with its cl
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -27,7 +28,9 @@ from mxwizard.lab.scenarios import SCENARIOS
 from mxwizard.lab.world import World
 from mxwizard.probes.smtp.protocol import MAX_SESSION_LINES
 
-TIMEOUT = 3.0
+#: Short: the drip, no-EOL and TLS-silence hosts are waited out once (the lab answers the rest
+#: in milliseconds), and what is checked is how the wait ends, not its length.
+TIMEOUT = 1.0
 #: A generous bound that proves "did not hang": a hang runs into the step budgets (16 x timeout
 #: for the SMTP step) or forever. The slowest behaviours wait out one timeout, twice at most.
 HANG_BOUND = 4 * TIMEOUT + 5
@@ -57,6 +60,8 @@ LEGAL_SMTP = {"421", "markup"}
 #: The hosts checked in tests/test_bounds_smtp.py instead (each takes a whole budget, on purpose).
 BOUNDS_HOSTS = {"slow", "trickle", "many"}
 PROTOCOL_HOSTS = tuple(h for h in HOSTILE_HOSTS if h.behaviour not in BOUNDS_HOSTS)
+#: The hosts whose check waits out one timeout (they send nothing more to be read).
+WAITED_OUT = {"drip", "noeol", "tlssilence"}
 
 #: What must never reach a terminal: C0 controls but newline, DEL, C1 controls, bidi and
 #: invisible format characters, lone surrogates.
@@ -143,14 +148,17 @@ def test_transcript_shows_the_bytes_escaped_in_json_and_text(
         assert any(line.endswith(")") and "…(+" in line for line in server_lines)
 
 
+@pytest.mark.asyncio(loop_scope="module")  # one lab for the module's in-process checks
 @pytest.mark.parametrize("host", PROTOCOL_HOSTS, ids=lambda h: h.behaviour)
-async def test_relay_check_ends_in_time_and_never_sends_data(lab: World, host: HostileHost) -> None:
+async def test_relay_check_ends_in_time_and_never_sends_data(shared_lab: World, host: HostileHost) -> None:
+    lab = shared_lab
+    assert lab.hostile is not None
+    before = len(lab.hostile.sessions(host.ip))  # earlier tests of the module talked to it too
     started = time.monotonic()
     diagnosis = await diagnose(relay.plan(parse_host_port(host.ip)), lab.point(Settings(timeout=TIMEOUT)))
     assert time.monotonic() - started < HANG_BOUND
     assert diagnosis.findings
-    assert lab.hostile is not None
-    sessions = lab.hostile.sessions(host.ip)
+    sessions = lab.hostile.sessions(host.ip)[before:]
     assert sessions, "the relay test must have talked to the host"
     for session in sessions:
         assert not any(c.upper().startswith(("DATA", "AUTH")) for c in session.commands), session
@@ -159,12 +167,20 @@ async def test_relay_check_ends_in_time_and_never_sends_data(lab: World, host: H
         assert any(f.status is Status.ERROR for f in diagnosis.findings), diagnosis.ids()
 
 
-async def test_hostile_hosts_saw_no_data_and_no_auth_in_receive_checks(lab: World) -> None:
+@pytest.mark.asyncio(loop_scope="module")
+async def test_hostile_hosts_saw_no_data_and_no_auth_in_receive_checks(shared_lab: World) -> None:
+    lab = shared_lab
     from mxwizard.core.inputs import parse_domain
     from mxwizard.diagnosis.plans import receive
 
-    for host in HOSTILE_HOSTS:
-        await diagnose(receive.plan(parse_domain(host.domain)), lab.point(Settings(timeout=1)))
+    async def check(hosts: list[HostileHost]) -> None:
+        for host in hosts:
+            await diagnose(receive.plan(parse_domain(host.domain)), lab.point(Settings(timeout=1)))
+
+    # the hosts that only make us wait are checked beside the others, each on its own
+    waiting = [h for h in HOSTILE_HOSTS if h.behaviour in BOUNDS_HOSTS | WAITED_OUT]
+    others = [h for h in HOSTILE_HOSTS if h not in waiting]
+    await asyncio.gather(check(others), *(check([h]) for h in waiting))
     assert lab.hostile is not None
     for host in HOSTILE_HOSTS:
         for session in lab.hostile.sessions(host.ip):

@@ -49,7 +49,9 @@ def test_missing_mx_fix_gives_the_exact_records(check_json: CheckJson) -> None:
 def test_nxdomain_and_nodata_are_told_apart(check_json: CheckJson) -> None:
     _, missing = check_json(["check", "receive", "doesnotexist.test", "--lab"])
     _, nodata = check_json(["check", "receive", "nomx.test", "--lab"])
-    assert ids(missing) == ["domain.nxdomain", "mx-hosts.not-checked", "smtp.not-checked"]
+    assert ids(missing) == ["domain.nxdomain", "mx-hosts.not-checked", "smtp.not-checked",
+                            "mta-sts.not-checked", "tls-rpt.not-checked", "dane.not-checked",
+                            "transport.not-checked"]
     assert "mx.none" in ids(nodata) and "domain.nxdomain" not in ids(nodata)
     mx = next(q for q in nodata["dns"] if q["qname"] == "nomx.test" and q["qtype"] == "MX")
     assert mx["rcode"] == "NODATA"
@@ -65,7 +67,9 @@ def test_a_silent_resolver_is_an_error_naming_it_within_the_timeout(check_json: 
                                    f"127.0.0.1:{port}", "--timeout", "1"])
     elapsed = time.monotonic() - started
     assert code == 3
-    assert ids(report) == ["dns.no-answer", "mx-hosts.not-checked", "smtp.not-checked"]
+    assert ids(report) == ["dns.no-answer", "mx-hosts.not-checked", "smtp.not-checked",
+                           "mta-sts.not-checked", "tls-rpt.not-checked", "dane.not-checked",
+                           "transport.not-checked"]
     assert "could not be looked up" in report["findings"][1]["detail"]
     finding = report["findings"][0]
     assert finding["status"] == "error"

@@ -101,8 +101,8 @@ def test_saved_session_round_trips_and_keeps_the_report_shape(recorded: Path, tm
     assert {lookup.qtype for lookup in session.lookups} >= {"MX", "A", "PTR"}
     again = save_session(session, tmp_path / "again.json")
     report = json.loads(again.read_text())
-    assert set(report) <= {"mxwizard", "kind", "target", "verdict", "findings", "transcripts", "dns",
-                           "elapsed_ms"}
+    assert set(report) <= {"schema", "mxwizard", "kind", "target", "verdict", "findings", "transcripts",
+                           "dns", "elapsed_ms"}
     original = json.loads(recorded.read_text())
     assert report["transcripts"] == original["transcripts"]
     assert report["dns"] == original["dns"]

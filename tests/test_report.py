@@ -38,7 +38,7 @@ def sample() -> Diagnosis:
 
 def test_json_has_the_documented_shape() -> None:
     data = json.loads(to_json(sample()))
-    assert set(data) == {"mxwizard", "kind", "target", "verdict", "findings", "transcripts",
+    assert set(data) == {"schema", "mxwizard", "kind", "target", "verdict", "findings", "transcripts",
                          "dns", "elapsed_ms"}
     assert data["verdict"] == {"status": "fail", "summary": "The server refuses all mail",
                                "side": "them"}

@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+from mxwizard.core.exits import EXIT_FAIL, EXIT_INCOMPLETE, EXIT_OK
 from mxwizard.core.findings import Finding, Status
 from mxwizard.core.settings import Settings
 from mxwizard.diagnosis.events import (
@@ -15,9 +16,8 @@ from mxwizard.diagnosis.events import (
     StepFinished,
     StepStarted,
 )
-from mxwizard.diagnosis.result import EXIT_FAIL, EXIT_INCOMPLETE, EXIT_OK
 from mxwizard.diagnosis.runner import diagnose
-from mxwizard.diagnosis.tree import Facts, Plan, Step
+from mxwizard.diagnosis.tree import FactKey, Facts, Plan, Step
 
 
 def sleeper(seconds: float, value: Any = None) -> Any:
@@ -37,7 +37,8 @@ def passes(step: str) -> Any:
 
 
 def step(id: str, observe: Any, after: tuple[str, ...] = (), **kw: Any) -> Step[Any]:
-    return Step(id, id.title(), f"why {id}", observe, kw.pop("judge", passes(id)), after, **kw)
+    return Step(FactKey(id), id.title(), f"why {id}", observe, kw.pop("judge", passes(id)),
+                tuple(FactKey(dep) for dep in after), **kw)
 
 
 async def test_independent_steps_overlap_in_time() -> None:
@@ -54,7 +55,7 @@ async def test_dependent_steps_run_in_order_and_see_earlier_facts() -> None:
     seen: list[Any] = []
 
     def judge_b(facts: Facts, observed: Any) -> list[Finding]:
-        seen.append(facts["a"][2])
+        seen.append(facts[FactKey[Any]("a")][2])
         return []
 
     plan = Plan("test", {}, (

@@ -1,8 +1,4 @@
-"""Every lab scenario, run the way a user runs it, must produce the findings it promises.
-
-Scenarios whose probes a later issue builds are marked expected-to-fail (strictly: when the probe
-lands, the mark must be removed, or this test fails).
-"""
+"""Every lab scenario, run the way a user runs it, must produce the findings it promises."""
 
 from __future__ import annotations
 
@@ -11,16 +7,8 @@ from typing import Any
 
 import pytest
 
+import scenario_timeouts
 from mxwizard.lab.scenarios import SCENARIOS, Scenario
-
-#: Scenario name -> the issue that builds what it needs (none pending now).
-PENDING: dict[str, str] = {}
-
-
-def _param(scenario: Scenario) -> Any:
-    marks = [pytest.mark.xfail(reason=PENDING[scenario.name], strict=True)] \
-        if scenario.name in PENDING else []
-    return pytest.param(scenario, id=scenario.name, marks=marks)
 
 
 def test_there_are_enough_scenarios() -> None:
@@ -28,11 +16,28 @@ def test_there_are_enough_scenarios() -> None:
     assert len({s.name for s in SCENARIOS}) == len(SCENARIOS)
 
 
-@pytest.mark.parametrize("scenario", [_param(s) for s in SCENARIOS])
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_scenario_inputs_are_what_its_check_asks_for(scenario: Scenario) -> None:
+    """The inputs are the check's own fields, valid as typed: the form shows them, and the
+    command line is made of them (positional first, then the options)."""
+    check = scenario.check
+    assert set(scenario.inputs) <= {field.name for field in check.fields}
+    _, errors = check.parse(scenario.inputs)
+    assert errors == {}
+    assert scenario.args[:2] == ("check", scenario.kind) and scenario.args[-1] == "--lab"
+    for field in check.fields:
+        value = scenario.inputs.get(field.name)
+        if value and field.option:
+            assert scenario.args[scenario.args.index(field.option) + 1] == value
+        elif value:
+            assert scenario.args[2] == value
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
 def test_scenario_produces_its_findings(
     scenario: Scenario, check_json: Callable[[list[str]], tuple[int, Any]]
 ) -> None:
-    code, report = check_json(list(scenario.args))
+    code, report = check_json(scenario_timeouts.cli_args(scenario))  # a short wait where it waits
     found = [f["id"] for f in report["findings"]]
     missing = [i for i in scenario.expect if i not in found]
     assert not missing, f"{scenario.name}: missing {missing}, found {found}"

@@ -11,32 +11,28 @@ from typing import Any
 
 import pytest
 
+import scenario_timeouts
 from mxwizard.core.findings import Status
-from mxwizard.core.inputs import parse_domain, parse_host_port
+from mxwizard.core.inputs import parse_host_port
 from mxwizard.core.settings import Settings
 from mxwizard.core.transcript import Direction
-from mxwizard.diagnosis.plans import receive, relay
+from mxwizard.diagnosis.plans import relay
 from mxwizard.diagnosis.runner import diagnose
 from mxwizard.lab.scenarios import SCENARIOS
 from mxwizard.lab.world import World
+
+#: One lab for the module (its tests only read it), in the module's event loop.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 SMTP_SCENARIOS = [s for s in SCENARIOS if s.kind in ("receive", "relay")
                   and any(e.startswith(("smtp.", "relay.")) for e in s.expect)]
 
 
-def _plan(args: tuple[str, ...]) -> Any:
-    if args[1] == "relay":
-        return relay.plan(parse_host_port(args[2]))
-    mailbox = None
-    if "--mailbox" in args:
-        from mxwizard.core.inputs import parse_address
-        mailbox = parse_address(args[args.index("--mailbox") + 1])
-    return receive.plan(parse_domain(args[2]), mailbox)
-
-
 @pytest.mark.parametrize("scenario", SMTP_SCENARIOS, ids=lambda s: s.name)
-async def test_every_line_is_annotated_and_no_data_is_sent(lab: World, scenario: Any) -> None:
-    diagnosis = await diagnose(_plan(scenario.args), lab.point(Settings(timeout=3)))
+async def test_every_line_is_annotated_and_no_data_is_sent(shared_lab: World, scenario: Any) -> None:
+    lab = shared_lab
+    timeout = scenario_timeouts.timeout_for(scenario, 3)  # a short wait where it waits
+    diagnosis = await diagnose(scenario.plan(), lab.point(Settings(timeout=timeout)))
     assert [i for i in scenario.expect if i not in diagnosis.ids()] == []
     talked = [t for t in diagnosis.transcripts if any(ln.dir is Direction.SERVER for ln in t.lines)]
     if scenario.name != "all-mx-unreachable" and "smtp.not-checked" not in scenario.expect:
@@ -52,9 +48,11 @@ async def test_every_line_is_annotated_and_no_data_is_sent(lab: World, scenario:
             assert not any(c.upper().startswith("DATA") for c in session.commands), session
 
 
-async def test_the_relay_test_resets_between_attempts_and_uses_example_domains(lab: World) -> None:
+async def test_the_relay_test_resets_between_attempts_and_uses_example_domains(shared_lab: World) -> None:
+    lab = shared_lab
+    before = len(lab.smtp.sessions("127.0.2.20"))  # the module's lab: earlier tests talked to it too
     await diagnose(relay.plan(parse_host_port("relay.open.test")), lab.point(Settings(timeout=3)))
-    [session] = lab.smtp.sessions("127.0.2.20")
+    [session] = lab.smtp.sessions("127.0.2.20")[before:]
     commands = session.commands
     mails = [i for i, c in enumerate(commands) if c.upper().startswith("MAIL FROM")]
     assert len(mails) >= 5

@@ -694,7 +694,10 @@ async def test_lab_healthy_host_with_starttls(lab: World) -> None:
     facts = await run(lab.smtp_port, [Command.ehlo(), Command.starttls(), *RECEIVE_STEPS[1:]],
                       address=host.ip, host=host.name, source_ip="127.0.1.110")
     assert facts.outcome is ConnectOutcome.GREETED and facts.tls is not None
-    assert facts.tls.certificate is not None and facts.tls.certificate.self_signed
+    # the healthy hosts present the lab CA's certificate, and send the CA along (the whole
+    # chain is kept, for the chain check and DANE)
+    assert facts.tls.certificate is not None and not facts.tls.certificate.self_signed
+    assert facts.tls.certificate.issuer == "CN=mxwizard lab CA" and len(facts.tls.chain) == 2
     assert facts.tls.certificate.name_matches
     assert all(line.note for line in facts.lines)
 

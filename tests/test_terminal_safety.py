@@ -90,7 +90,7 @@ def _check_receive(tmux: Tmux, domain: str) -> None:
 
 
 def _field_showing(tmux: Tmux, text: str) -> str | None:
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 20  # a loaded machine may take seconds to echo keys
     while time.monotonic() < deadline:
         for line in tmux.screen().splitlines():
             label = line.strip().split("  ")[0]

@@ -17,32 +17,24 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mxwizard import __version__
+from mxwizard.core.exits import EXIT_USAGE
 from mxwizard.core.inputs import (
     InputError,
-    parse_address,
-    parse_domain,
-    parse_helo,
-    parse_host_port,
+    parse_blocklist_zone,
+    parse_ca_file,
     parse_ip,
-    parse_message_file,
     parse_port,
     parse_resolver,
     parse_timeout,
 )
 from mxwizard.core.settings import DEFAULT_TIMEOUT, PRIVATE_NETWORKS, Settings
+from mxwizard.diagnosis.checks import CHECKS, Check
 from mxwizard.lab import LAB_DNS_PORT, LAB_SMTP_PORT
 
 if TYPE_CHECKING:
     from mxwizard.diagnosis.tree import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
-EXIT_USAGE = 2
-
-
-class NotAvailableYet(click.ClickException):
-    """A command whose capability is not built yet: exits 2 with one line."""
-
-    exit_code = EXIT_USAGE
 
 
 def _parsed(parser: Callable[[str], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -73,7 +65,7 @@ def network_options(func: F) -> F:
         click.option("--timeout", metavar="SECONDS", callback=_parsed(parse_timeout),
                      help=f"Time allowed per network step (default {DEFAULT_TIMEOUT:g})."),
         click.option("--dnsbl", "dnsbl", metavar="ZONE", multiple=True,
-                     callback=_parsed(lambda v: parse_domain(v, "blocklist zone").ascii),
+                     callback=_parsed(parse_blocklist_zone),
                      help="Blocklist zone to query (repeatable; replaces the default set)."),
         click.option("--lab", is_flag=True, default=None,
                      help="Start the built-in lab and point everything at it."),
@@ -81,10 +73,26 @@ def network_options(func: F) -> F:
                      help="The servers and addresses are on a private network you control "
                           "(intranet, classroom): private and loopback addresses are not "
                           "faults, and every check runs on them."),
+        click.option("--ca-file", metavar="FILE", callback=_parsed(parse_ca_file),
+                     help="Also trust the CA certificates in this PEM file (a private CA) when "
+                          "judging MX and MTA-STS certificates."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def detail_options(func: F) -> F:
+    """``-q`` and ``-v``: how much a text report says (render.report.DETAIL_LEVELS)."""
+    func = click.option("-v", "--verbose", is_flag=True,
+                        help="Also every DNS answer, with its timing.")(func)
+    return click.option("-q", "--quiet", is_flag=True,
+                        help="Only the verdict and the failures, with their fixes.")(func)
+
+
+def _examples(lines: Sequence[str]) -> str:
+    """An "Examples" epilog that click prints as written (\\b keeps its line breaks)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines) if lines else ""
 
 
 def format_option(func: F) -> F:
@@ -97,9 +105,13 @@ def format_option(func: F) -> F:
 
 def _settings(ctx: click.Context, **given: Any) -> tuple[Settings, bool]:
     """Merge a command's network options over the root's; returns (settings, lab wanted)."""
+    from mxwizard.core.config import shared_options
+
     merged: dict[str, Any] = {}
     for source in (ctx.find_root().meta.get("network", {}), given):
         merged.update({k: v for k, v in source.items() if v is not None and v != ()})
+    # the command line wins, then MXWIZARD_* variables, then the config file (docs/configuration.md)
+    merged = shared_options(merged)
     lab = bool(merged.pop("lab", False))
     dnsbl = merged.pop("dnsbl", None)
     own = PRIVATE_NETWORKS if merged.pop("private_network", False) else ()
@@ -107,7 +119,13 @@ def _settings(ctx: click.Context, **given: Any) -> tuple[Settings, bool]:
     return settings, lab
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=_examples(["mxwizard --lab                  the wizard, against the built-in lab",
+                               "mxwizard check receive example.org",
+                               "mxwizard explain --file bounce.eml",
+                               "",
+                               "Defaults for the options above: MXWIZARD_RESOLVER, MXWIZARD_TIMEOUT...",
+                               "and ~/.config/mxwizard/config.toml (the command line wins)."]))
 @click.version_option(__version__, "--version", prog_name="mxwizard")
 @network_options
 @click.pass_context
@@ -121,14 +139,12 @@ def cli(ctx: click.Context, **network: Any) -> int | None:
 
 
 def _run_tui(settings: Settings, lab: bool) -> int:
-    try:
-        from mxwizard.ui.app import run_app
-    except ImportError as exc:  # the TUI is an issue of its own; say so plainly
-        raise NotAvailableYet(f"the wizard is not available yet ({exc})") from None
+    from mxwizard.ui.app import run_app
+
     return run_app(settings, lab)
 
 
-@cli.group()
+@cli.group(short_help="Diagnose receiving, sending or relaying; print a report")
 def check() -> None:
     """Diagnose one thing headlessly and print a report (exit 0 ok, 1 fail, 3 incomplete)."""
     _library_warnings_off()
@@ -143,7 +159,8 @@ def _library_warnings_off() -> None:
         warnings.simplefilter("ignore")
 
 
-def _run_check(make_plan: Callable[[], Plan], settings: Settings, lab: bool, fmt: str) -> int:
+def _run_check(make_plan: Callable[[], Plan], settings: Settings, lab: bool, fmt: str,
+               detail: str = "normal") -> int:
     from mxwizard.diagnosis.runner import diagnose
     from mxwizard.render.report import render
 
@@ -157,97 +174,58 @@ def _run_check(make_plan: Callable[[], Plan], settings: Settings, lab: bool, fmt
                 diagnosis = await diagnose(make_plan(), settings)
         else:
             diagnosis = await diagnose(make_plan(), settings)
-        sys.stdout.write(render(diagnosis, fmt))
+        sys.stdout.write(render(diagnosis, fmt, detail))
         return diagnosis.exit_status
 
     return asyncio.run(main())
 
 
-def _plan_for(kind: str) -> Any:
-    """The plan builder of a check kind, or a one-line refusal if it is not built yet."""
-    import importlib
+def _check_command(check: Check) -> click.Command:
+    """``check KIND``, built from the check's entry in the registry: an argument or option per
+    field (parsed by the field's own parser), the network options and ``--format``."""
 
-    module = importlib.import_module(f"mxwizard.diagnosis.plans.{kind}")
-    builder = getattr(module, "plan", None)
-    if builder is None:
-        raise NotAvailableYet(f"'check {kind}' is not available yet")
-    return builder
+    def run(fmt: str, quiet: bool, verbose: bool, **given: Any) -> int:
+        ctx = click.get_current_context()
+        if quiet and verbose:
+            raise click.UsageError("-q and -v contradict each other; give one of them")
+        inputs = {field.name: given.pop(field.name) for field in check.fields}
+        settings, lab = _settings(ctx, **given)
+        detail = "quiet" if quiet else "verbose" if verbose else "normal"
+        return _run_check(lambda: check.plan(inputs), settings, lab, fmt, detail)
 
-
-@check.command("receive")
-@click.argument("domain", callback=_parsed(parse_domain))
-@click.option("--mailbox", metavar="USER@DOMAIN", callback=_parsed(parse_address),
-              help="Also ask whether this mailbox is accepted.")
-@network_options
-@format_option
-@click.pass_context
-def check_receive(ctx: click.Context, domain: Any, mailbox: Any, fmt: str, **network: Any) -> int:
-    """Can the world deliver mail to DOMAIN? (MX records, their hosts, SMTP on port 25)"""
-    settings, lab = _settings(ctx, **network)
-    builder = _plan_for("receive")
-    return _run_check(lambda: builder(domain, mailbox), settings, lab, fmt)
-
-
-@check.command("send")
-@click.option("--from", "sender", required=True, metavar="ADDR",
-              callback=_parsed(lambda v: parse_address(v, "sender address")),
-              help="The envelope sender (MAIL FROM).")
-@click.option("--to", "recipient", required=True, metavar="ADDR",
-              callback=_parsed(lambda v: parse_address(v, "recipient address")),
-              help="The recipient (RCPT TO).")
-@click.option("--ip", metavar="IP", callback=_parsed(parse_ip),
-              help="Your server's public IP (default: detected).")
-@click.option("--helo", metavar="NAME", callback=_parsed(parse_helo),
-              help="The name your server says in HELO/EHLO ([192.0.2.1] for an address literal).")
-@click.option("--dkim-selector", metavar="SEL",
-              callback=_parsed(lambda v: parse_domain(v, "DKIM selector").ascii),
-              help="Check the DKIM key published under this selector.")
-@click.option("--message", metavar="FILE.eml", callback=_parsed(parse_message_file),
-              help="Verify the DKIM signature of this message.")
-@network_options
-@format_option
-@click.pass_context
-def check_send(ctx: click.Context, fmt: str, **given: Any) -> int:
-    """Would mail from --from to --to be delivered? (IP, rDNS, HELO, blocklists, SPF, DKIM, DMARC)"""
-    network = {k: given.pop(k) for k in list(given) if k in _NETWORK_KEYS}
-    settings, lab = _settings(ctx, **network)
-    builder = _plan_for("send")
-    return _run_check(lambda: builder(**given), settings, lab, fmt)
+    command: Callable[..., Any] = network_options(format_option(detail_options(run)))
+    for field in reversed(check.fields):
+        if field.option:
+            command = click.option(
+                field.option, field.name, required=field.required, metavar=field.metavar,
+                callback=_parsed(field.parse), help=field.help)(command)
+        else:
+            command = click.argument(field.name, metavar=field.metavar or None,
+                                     callback=_parsed(field.parse))(command)
+    return click.command(check.kind, help=check.summary, short_help=check.question_short,
+                         epilog=_examples(check.examples))(command)
 
 
-@check.command("relay")
-@click.argument("server", metavar="HOST[:PORT]", callback=_parsed(parse_host_port))
-@network_options
-@format_option
-@click.pass_context
-def check_relay(ctx: click.Context, server: Any, fmt: str, **network: Any) -> int:
-    """Is HOST an open relay? Never sends a message (no DATA)."""
-    settings, lab = _settings(ctx, **network)
-    builder = _plan_for("relay")
-    return _run_check(lambda: builder(server), settings, lab, fmt)
+for _check in CHECKS.values():
+    check.add_command(_check_command(_check))
 
 
-_NETWORK_KEYS = {"resolver", "smtp_port", "source_ip", "timeout", "dnsbl", "lab", "private_network"}
-
-
-@cli.command()
+@cli.command(short_help="Explain a reply, a bounce, a mailbox of bounces or a mail log",
+              epilog=_examples(["mxwizard explain '550 5.1.1 <bob@example.com>: User unknown'",
+                                "mxwizard explain --file bounce.eml",
+                                "mxwizard explain --file ~/Maildir/.Bounces --format json",
+                                "mxwizard explain --file /var/log/mail.log"]))
 @click.argument("text", nargs=-1)
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=True, allow_dash=True),
               help="Read from a file ('-' for stdin): one bounce, an mbox, a mail log, or a "
                    "directory or Maildir of bounces (each explained, with a summary).")
-@network_options
 @format_option
-@click.pass_context
-def explain(ctx: click.Context, text: Sequence[str], path: str | None, fmt: str,
-            **network: Any) -> int:
+def explain(text: Sequence[str], path: str | None, fmt: str) -> int:
     """Explain an SMTP reply line, a bounce, a folder of bounces or a mail log (exit 0 nothing
     failed, 1 a failure, 3 not recognised)."""
-    import importlib
+    from mxwizard.bounces.command import explain_command
 
-    command = getattr(importlib.import_module("mxwizard.bounces.explain"), "explain_command", None)
-    if command is None:
-        raise NotAvailableYet("'explain' is not available yet")
-    return int(command(text, path, fmt))
+    return explain_command(text, path, fmt)
 
 
 class BadSessionFile(click.ClickException):
@@ -270,7 +248,9 @@ def _speed(value: str) -> float:
     return speed
 
 
-@cli.command()
+@cli.command(short_help="Replay a saved session line by line, with notes",
+              epilog=_examples(["mxwizard check receive example.org --format json > s.json",
+                                "mxwizard replay s.json --speed 2"]))
 @click.argument("file", metavar="FILE")
 @click.option("--speed", default="1", show_default=True, metavar="X", callback=_parsed(_speed),
               help="Multiple of the recorded pace, 0.1 to 100: 2 is twice as fast, 0 prints "
@@ -295,7 +275,7 @@ def replay(file: str, speed: float, fmt: str) -> int:
     return 0
 
 
-@cli.group()
+@cli.group(short_help="The built-in lab: a mail internet on loopback")
 def lab() -> None:
     """The built-in lab: a miniature mail internet on loopback, for learning and testing."""
 
@@ -311,21 +291,17 @@ def lab() -> None:
               help="Delay added to every DNS answer and SMTP reply.")
 def lab_serve(dns_addr: str, dns_port: int, smtp_port: int, latency_ms: int) -> int:
     """Run the lab's DNS and SMTP servers in the foreground until Ctrl-C."""
-    try:
-        from mxwizard.lab.serve import serve_forever
-    except ImportError:
-        raise NotAvailableYet("'lab serve' is not available yet") from None
+    from mxwizard.lab.serve import serve_forever
+
     return serve_forever(dns_addr, dns_port, smtp_port, latency_ms)
 
 
-@lab.command("list")
+@lab.command("list", short_help="The scenarios, with the command that diagnoses each")
 @click.option("--json", "as_json", is_flag=True, help="Print the scenarios as JSON.")
 def lab_list(as_json: bool) -> int:
     """The lab's scenarios, with the command that diagnoses each and what it must find."""
-    try:
-        from mxwizard.lab.scenarios import print_scenarios
-    except ImportError:
-        raise NotAvailableYet("'lab list' is not available yet") from None
+    from mxwizard.lab.scenarios import print_scenarios
+
     return print_scenarios(as_json)
 
 
@@ -346,7 +322,7 @@ def _served_options(network: dict[str, Any]) -> list[str]:
         if key == "resolver":
             ip, port = value
             words += ["--resolver", f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"]
-        elif key in ("smtp_port", "source_ip", "timeout"):
+        elif key in ("smtp_port", "source_ip", "timeout", "ca_file"):
             words += [f"--{key.replace('_', '-')}", str(value)]
         elif key == "dnsbl":
             for zone in value:
@@ -359,7 +335,8 @@ def _served_options(network: dict[str, Any]) -> list[str]:
     return words
 
 
-@cli.command()
+@cli.command(short_help="The wizard in a web browser, at a secret local URL",
+              epilog=_examples(["mxwizard serve --lab", "mxwizard --lab serve --port 8080"]))
 @click.option("--host", default="127.0.0.1", show_default=True, callback=_parsed(parse_ip),
               help="Address to listen on. Keep it on 127.0.0.1 unless a class must connect; "
                    "0.0.0.0 or :: also needs --public-url.")
@@ -381,10 +358,8 @@ def serve(ctx: click.Context, host: str, port: int, with_lab: bool, public_url: 
     'mxwizard --lab --timeout 5 serve' apply to the served wizard.
     """
     options = _served_options(ctx.find_root().meta.get("network", {}))
-    try:
-        from mxwizard.ui.web import ServeError, serve_web
-    except ImportError:
-        raise NotAvailableYet("'serve' is not available yet") from None
+    from mxwizard.ui.web import ServeError, serve_web
+
     try:
         return serve_web(host, port, with_lab, options=options, public_url=public_url,
                          files_dir=files_dir)

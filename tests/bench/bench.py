@@ -41,9 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from mxwizard.core.inputs import parse_address
 from mxwizard.core.settings import DEFAULT_CONCURRENCY, Settings
-from mxwizard.diagnosis.plans import send
 from mxwizard.diagnosis.runner import diagnose
 from mxwizard.lab.internet import LAB_NETWORK, SWEEP_ZONES, WHOAMI_NAME
 from mxwizard.lab.scenarios import find
@@ -140,20 +138,8 @@ def served_lab(latency_ms: float) -> Iterator[ServedLab]:
 
 
 def _send_plan() -> tuple[Any, str | None]:
-    args = list(find(SCENARIO).args)
-
-    def arg(flag: str) -> str | None:
-        return args[args.index(flag) + 1] if flag in args else None
-
-    plan = send.plan(
-        parse_address(arg("--from") or ""),
-        parse_address(arg("--to") or ""),
-        arg("--ip"),
-        arg("--helo"),
-        arg("--dkim-selector"),
-        None,
-    )
-    return plan, arg("--source-ip")
+    scenario = find(SCENARIO)
+    return scenario.plan(), scenario.network.source_ip or None
 
 
 def _diagnosis_ms(latency_ms: float, concurrency: int = DEFAULT_CONCURRENCY) -> float:
@@ -273,7 +259,7 @@ async def _keypress_ms(presses: int) -> list[float]:
     from textual.widgets import TabbedContent
 
     from mxwizard.core.findings import Finding, Status
-    from mxwizard.diagnosis.tree import Plan, Step
+    from mxwizard.diagnosis.tree import FactKey, Plan, Step
     from mxwizard.ui.app import WizardApp
     from mxwizard.ui.screens.diagnosis import DiagnosisScreen
 
@@ -284,7 +270,7 @@ async def _keypress_ms(presses: int) -> list[float]:
         def judge(facts: Any, lookup: Any) -> list[Finding]:
             return [Finding(f"bench.{i}", Status.PASS, f"probe {i} answered")]
 
-        return Step(f"probe{i}", f"Probe {i}", "A slow lookup.", observe, judge)
+        return Step(FactKey(f"probe{i}"), f"Probe {i}", "A slow lookup.", observe, judge)
 
     times: list[float] = []
     # The lab answers after a minute: the probes stay in flight for the whole measurement.

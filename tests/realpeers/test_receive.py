@@ -130,8 +130,8 @@ def test_starttls_with_private_ca(peers: Peers, mxwizard: Check) -> None:
     """(g) STARTTLS works on the TLS MX: 220 to STARTTLS, then EHLO again inside TLS.
 
     The certificate comes from the fixture's private CA (peers.pki.ca_cert): openssl trusts it
-    with that CA and refuses it without, as a verifying sender would. Judging that trust in
-    mxwizard (--ca-file) is for a later change; the fixture is ready for it."""
+    with that CA and refuses it without, as a verifying sender would; so does mxwizard, with
+    --ca-file and without."""
     plan = peers.plan
     report = mxwizard("receive", TLS, "--source-ip", plan.clean)
     assert report.one("smtp.tls-ok")["status"] == "pass", report.summary()
@@ -149,3 +149,10 @@ def test_starttls_with_private_ca(peers: Peers, mxwizard: Check) -> None:
     untrusted = _openssl_verdict(peers, None)
     assert "Verification: OK" not in untrusted and "unable to get local issuer certificate" in untrusted, \
         untrusted
+
+    # mxwizard judges the same chain the same way: a warning without the CA (nobody enforces
+    # here), a pass with it
+    certificate = report.one("smtp.tls-certificate")
+    assert certificate["status"] == "warn" and "private one" in certificate["detail"], certificate
+    with_ca = mxwizard("receive", TLS, "--source-ip", plan.clean, "--ca-file", str(peers.pki.ca_cert))
+    assert with_ca.one("smtp.tls-certificate-ok")["status"] == "pass", with_ca.summary()

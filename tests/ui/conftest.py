@@ -13,7 +13,7 @@ from textual.app import App
 
 from mxwizard.core.findings import Finding, Side, Status
 from mxwizard.core.transcript import Direction, TranscriptLine
-from mxwizard.diagnosis.tree import Facts, Plan, Step
+from mxwizard.diagnosis.tree import FactKey, Facts, Plan, Step
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +47,8 @@ def _session_step(step_id: str, lines: list[tuple[str, str, str]], findings: lis
     def judge(facts: Facts, observed: int) -> list[Finding]:
         return findings
 
-    return Step(step_id, title, f"Why {title.lower()} matters, in plain words.", observe, judge)
+    return Step(FactKey(step_id), title, f"Why {title.lower()} matters, in plain words.", observe,
+                judge)
 
 
 def _quiet_step(step_id: str, title: str, findings: list[Finding], after: tuple[str, ...] = (),
@@ -58,7 +59,8 @@ def _quiet_step(step_id: str, title: str, findings: list[Finding], after: tuple[
     def judge(facts: Facts, observed: None) -> list[Finding]:
         return findings
 
-    return Step(step_id, title, f"Why {title.lower()} matters.", observe, judge, after=after,
+    return Step(FactKey(step_id), title, f"Why {title.lower()} matters.", observe, judge,
+                after=tuple(FactKey(dep) for dep in after),
                 skip=None if applies else (lambda facts: "it does not apply here"))
 
 

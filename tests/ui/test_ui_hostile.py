@@ -10,7 +10,7 @@ from mxwizard.core.findings import Finding, Side, Status
 from mxwizard.core.settings import Settings
 from mxwizard.core.transcript import Direction, TranscriptLine
 from mxwizard.diagnosis.events import DnsAnswered
-from mxwizard.diagnosis.tree import Facts, Plan, Step
+from mxwizard.diagnosis.tree import FactKey, Facts, Plan, Step
 from mxwizard.probes.dns import Lookup, Outcome, Record
 from mxwizard.ui.app import WizardApp
 from mxwizard.ui.screens.diagnosis import DiagnosisScreen
@@ -39,7 +39,7 @@ def hostile_plan() -> Plan:
                         fix=HOSTILE, side=Side.THEM, evidence=(HOSTILE, HOSTILE))]
 
     return Plan("receive", {"domain": "evil.test", "shown": HOSTILE},
-                (Step("evil", "A hostile server", "Why it matters.", observe, judge),))
+                (Step(FactKey("evil"), "A hostile server", "Why it matters.", observe, judge),))
 
 
 def assert_inert(text: str) -> None:

@@ -40,8 +40,10 @@ async def lab_started(pilot: Any) -> None:
     await pilot.pause()
 
 
-def test_welcome_lab(snap_compare: Any) -> None:
-    assert snap_compare(WizardApp(Settings(), lab=True), run_before=lab_started, terminal_size=SIZE)
+def test_welcome_lab(snap_compare: Any, documented_lab: Any) -> None:
+    # it shows the lab's ports: the documented ones, waited for if another test run holds them
+    assert snap_compare(WizardApp(Settings(), lab=True, lab_factory=documented_lab),
+                        run_before=lab_started, terminal_size=SIZE)
 
 
 def test_welcome_no_color(snap_compare: Any, monkeypatch: pytest.MonkeyPatch) -> None:

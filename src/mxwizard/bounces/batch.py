@@ -26,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TextIO
 
+from mxwizard.core.schema import SCHEMA_VERSION
 from mxwizard.core.untrusted import visible
 
 #: The largest file read (a bounce with its original attached rarely passes a few megabytes).
@@ -309,7 +310,8 @@ def _chain(head: list[Item], rest: Iterator[Item]) -> Iterator[Item]:
 
 def _json_line(outcome: Outcome) -> str:
     if outcome.report is None:
-        data: dict[str, object] = {"source": outcome.source, "error": outcome.error}
+        data: dict[str, object] = {"schema": SCHEMA_VERSION, "source": outcome.source,
+                                   "error": outcome.error}
     else:
         data = {"source": outcome.source, **outcome.report}
     return json.dumps(data, ensure_ascii=True) + "\n"

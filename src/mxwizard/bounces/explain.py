@@ -7,7 +7,7 @@ servers, recipients, the remote server's words, each recipient's own passage),
 sure it is, and :func:`explain_bounce` turns that into a :class:`~mxwizard.diagnosis.result.
 Diagnosis` with one finding per recipient for the report renderers. Mail logs go the same way
 through :mod:`mxwizard.bounces.maillog`. All of these are pure and never raise on any input;
-only :func:`explain_command` and :mod:`mxwizard.bounces.batch` do I/O. Bounce text is untrusted:
+only :mod:`mxwizard.bounces.command` and :mod:`mxwizard.bounces.batch` do I/O. Bounce text is untrusted:
 values shown in titles and details pass :func:`mxwizard.core.untrusted.visible`, and the raw text
 goes only into ``evidence``, which the renderers sanitise.
 """
@@ -15,29 +15,29 @@ goes only into ``evidence``, which the renderers sanitise.
 from __future__ import annotations
 
 import re
-import sys
-from collections.abc import Sequence
 
 from mxwizard.bounces.rules import Classification, classify
 from mxwizard.core.findings import Finding, Side, Status
 from mxwizard.core.untrusted import visible
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.knowledge.bounce_parser import (
-    MAX_INPUT,
     Bounce,
     RecipientReport,
     find_reply,
     parse_bounce,
 )
-from mxwizard.knowledge.bounces import BOUNCE_CLASSES, BRANCH_LABELS, SEND_CHECK, UNKNOWN_ADVICE, fill
+from mxwizard.knowledge.bounces import (
+    BOUNCE_CLASSES,
+    BRANCH_LABELS,
+    RDNS_OR_HELO,
+    SEND_CHECK,
+    UNKNOWN_ADVICE,
+    fill,
+)
 from mxwizard.knowledge.replies import enhanced_meaning, meaning
 
 __all__ = ["Bounce", "Classification", "RecipientReport", "classify", "exit_status", "explain_bounce",
-           "explain_command", "explain_text", "find_reply", "parse_bounce", "send_check_values"]
-
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNCLASSIFIED = 0, 1, 2, 3
-#: Kept for callers of the first version: "explained" is now "nothing failed".
-EXIT_EXPLAINED = EXIT_OK
+           "explain_text", "find_reply", "parse_bounce", "send_check_values"]
 
 
 # --- reporting ---------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ def _helo_of(bounce: Bounce, klass: str | None) -> str | None:
     the server that reported the bounce, which is the one that talked to the receiver."""
     if bounce.helo:
         return _safe_name(bounce.helo)
-    if klass == "rdns-or-helo" and bounce.reporting_mta:
+    if klass == RDNS_OR_HELO and bounce.reporting_mta:
         return _safe_name(bounce.reporting_mta.split()[0])
     return None
 
@@ -230,65 +230,3 @@ def explain_text(text: str) -> tuple[Diagnosis, int]:
     else:
         diagnosis = explain_bounce(parse_bounce(text), text)
     return diagnosis, exit_status(diagnosis)
-
-
-# --- the command -------------------------------------------------------------------------------
-
-
-class _BadInput(Exception):
-    """Input that cannot be explained at all (nothing given, unreadable file)."""
-
-
-def _read_stdin(path: str | None) -> str:
-    stdin = sys.stdin
-    if stdin is None or (path is None and stdin.isatty()):
-        raise _BadInput("nothing to explain: usage: mxwizard explain 'REPLY LINE' | --file BOUNCE.eml"
-                        " | --file DIR | < BOUNCE.eml")
-    buffer = getattr(stdin, "buffer", None)
-    if buffer is not None:
-        return bytes(buffer.read(MAX_INPUT * 2)).decode("utf-8", "surrogateescape")
-    return str(stdin.read(MAX_INPUT * 2))
-
-
-def explain_command(text: Sequence[str], path: str | None, fmt: str) -> int:
-    """``mxwizard explain``: read the input, explain it, print the report; returns the exit status.
-
-    One message gives one report; a directory, a Maildir, an mbox with several messages (or a
-    mail log) gives a summary and one result per message (JSON Lines with ``--format json``)."""
-    import time
-
-    from mxwizard.bounces import batch
-    from mxwizard.render.report import render
-
-    started = time.perf_counter()
-    try:
-        if text and path:
-            raise _BadInput("give the text either as arguments or with --file, not both")
-        if text:
-            raw = " ".join(text)
-        elif path is not None and path != "-":
-            try:
-                source = batch.open_source(path)
-            except batch.SourceError as exc:
-                raise _BadInput(str(exc)) from None
-            if source is not None:
-                return batch.run(source, fmt, sys.stdout)
-            raw = batch.read_one(path, sys.stderr)
-        else:
-            raw = _read_stdin(path)
-            if batch.is_mbox(raw):
-                messages = batch.split_mbox(raw, "<stdin>")
-                if len(messages) > 1:
-                    return batch.run(batch.Source("<stdin>", iter(messages)), fmt, sys.stdout)
-        if not raw.strip():
-            raise _BadInput("nothing to explain: the input is empty")
-    except _BadInput as exc:
-        sys.stderr.write(f"mxwizard: error: {visible(str(exc), 300)}\n")
-        return EXIT_USAGE
-    except batch.SourceError as exc:
-        sys.stderr.write(f"mxwizard: error: {visible(str(exc), 300)}\n")
-        return EXIT_USAGE
-    diagnosis, status = explain_text(raw)
-    diagnosis.elapsed_ms = (time.perf_counter() - started) * 1000
-    sys.stdout.write(render(diagnosis, fmt))
-    return status

@@ -22,7 +22,16 @@ from dataclasses import dataclass
 
 from mxwizard.core.untrusted import visible
 from mxwizard.knowledge.bounce_parser import RecipientReport
-from mxwizard.knowledge.bounces import BOUNCE_CLASSES
+from mxwizard.knowledge.bounces import (
+    BOUNCE_CLASSES,
+    DOMAIN_ACCEPTS_NO_MAIL,
+    EXPIRED,
+    HOST_UNKNOWN,
+    MAILBOX_DISABLED,
+    MAILBOX_FULL,
+    MESSAGE_TOO_BIG,
+    USER_UNKNOWN,
+)
 from mxwizard.knowledge.enhanced import split, topic
 from mxwizard.knowledge.signatures import (
     Signature,
@@ -45,8 +54,8 @@ HIGH, MEDIUM = 2.5, 1.5
 MAX_BODY = 8_000
 #: Conditions of the recipient's that stay the answer even when the message also expired: the
 #: user acts on "the mailbox is full", not on "the queue ran out".
-_STANDING = frozenset({"mailbox-full", "user-unknown", "mailbox-disabled", "host-unknown",
-                       "domain-accepts-no-mail", "message-too-big"})
+_STANDING = frozenset({MAILBOX_FULL, USER_UNKNOWN, MAILBOX_DISABLED, HOST_UNKNOWN,
+                       DOMAIN_ACCEPTS_NO_MAIL, MESSAGE_TOO_BIG})
 
 
 @dataclass(frozen=True)
@@ -122,7 +131,7 @@ def _code_evidence(report: RecipientReport) -> list[_Evidence]:
                                  f"Only the enhanced status code {visible(value, 12)} ({topic(value)}) "
                                  "says anything"))
     if report.code in (521, 556):
-        out.append(_Evidence(CODE_SCORE, 980, "domain-accepts-no-mail", None,
+        out.append(_Evidence(CODE_SCORE, 980, DOMAIN_ACCEPTS_NO_MAIL, None,
                              f"Reply code {report.code}: this domain or host accepts no mail"))
     return out
 
@@ -201,28 +210,28 @@ def classify(report: RecipientReport, body: str = "", families: tuple[str, ...] 
     best = _best(evidence)
     if best is None:
         if report.action == "failed" and digit == 4:
-            return Classification("expired", BOUNCE_CLASSES["expired"].side, True, confidence="low",
+            return Classification(EXPIRED, BOUNCE_CLASSES[EXPIRED].side, True, confidence="low",
                                   why="Action 'failed' with a temporary status and no other reason: "
                                       "the sending server gave up retrying")
         return Classification(None, "none", permanent)
     klass, chosen = best.bounce_class, best
     underlying: str | None = None
     made_final = gave_up = False
-    expired = _best([e for e in evidence if e.bounce_class == "expired"])
-    if klass == "expired":
-        last = _best(evidence, exclude="expired")
+    expired = _best([e for e in evidence if e.bounce_class == EXPIRED])
+    if klass == EXPIRED:
+        last = _best(evidence, exclude=EXPIRED)
         underlying = last.bounce_class if last is not None and last.score >= 1 else None
         if last is not None and underlying in _STANDING and last.score >= MEDIUM:
             klass, chosen, underlying, gave_up = last.bounce_class, last, None, True
     elif report.action == "failed" and digit == 4:
         if expired is not None:
-            underlying, klass, chosen = klass, "expired", expired
+            underlying, klass, chosen = klass, EXPIRED, expired
         else:
             made_final = True
     signature = chosen.signature
     reason = signature.explanation if signature is not None and signature.adds_detail else ""
-    if underlying is not None and klass == "expired":
-        last = _best(evidence, exclude="expired")
+    if underlying is not None and klass == EXPIRED:
+        last = _best(evidence, exclude=EXPIRED)
         if last is not None and last.signature is not None and last.signature.adds_detail:
             reason = last.signature.explanation
     provider = (signature.provider if signature is not None else None) or provider_of(report.diagnostic or "")

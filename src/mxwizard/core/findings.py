@@ -8,6 +8,7 @@ what to do (``fix``, with the exact record or setting where one exists), and wha
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -90,6 +91,11 @@ class Finding:
             "evidence": list(self.evidence),
             "step": self.step,
         }
+
+
+def worst_status(findings: Iterable[Finding]) -> Status | None:
+    """The most severe status among ``findings`` (None for none): what a step's row shows."""
+    return max((f.status for f in findings), key=lambda s: s.rank, default=None)
 
 
 def could_not_test(step: str, title: str, reason: str, side: Side = Side.NONE) -> Finding:

@@ -37,6 +37,9 @@ MAX_INPUT = 1024
 MAX_SHOWN = 60
 #: Largest message file read for --message: the common limit of mail systems (Gmail's, for one).
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+#: The largest ``--ca-file`` read: a PEM bundle of every public root is about 250 KB, so a few
+#: megabytes hold any private CA with room to spare, and nothing absurd is parsed.
+MAX_CA_FILE_BYTES = 4 * 1024 * 1024
 #: The longest timeout accepted, in seconds.
 MAX_TIMEOUT = 600.0
 _LDH_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
@@ -252,6 +255,17 @@ def parse_helo(value: str) -> str:
                      f"literal {literal}")
 
 
+def parse_dkim_selector(value: str) -> str:
+    """``--dkim-selector``: a selector is one or more DNS labels (``s1``, ``2024._keys``), put
+    in front of ``._domainkey.DOMAIN``; returned in A-labels, as it is looked up."""
+    return parse_domain(value, "DKIM selector").ascii
+
+
+def parse_blocklist_zone(value: str) -> str:
+    """``--dnsbl ZONE``: the DNS zone of a blocklist (``zen.spamhaus.org``), in A-labels."""
+    return parse_domain(value, "blocklist zone").ascii
+
+
 def parse_ip(value: str, what: str = "IP address") -> str:
     """Validate an IPv4 or IPv6 address and return it in canonical form."""
     _reject_controls(value, what)
@@ -367,6 +381,12 @@ def regular_file(value: str, what: str = "file", limit: int | None = None) -> st
 def parse_message_file(value: str) -> str:
     """``--message FILE.eml``: a regular file of at most :data:`MAX_MESSAGE_BYTES`."""
     return regular_file(value, "message file", MAX_MESSAGE_BYTES)
+
+
+def parse_ca_file(value: str) -> str:
+    """``--ca-file FILE``: a regular file of at most :data:`MAX_CA_FILE_BYTES` (PEM certificates
+    of a private CA; whether they parse is judged where they are used, with a finding)."""
+    return regular_file(value, "CA file", MAX_CA_FILE_BYTES)
 
 
 def read_regular_file(path: str, limit: int, what: str = "file") -> bytes:

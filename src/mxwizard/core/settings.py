@@ -40,6 +40,13 @@ class Settings:
     whoami_name: str | None = None
     #: How many network operations may be in flight at once (1 makes everything sequential).
     concurrency: int = DEFAULT_CONCURRENCY
+    #: A PEM file of extra certificate authorities to trust besides the system's store
+    #: (``--ca-file``: a private CA; the lab points it at its own CA). Certificates of MX hosts
+    #: and MTA-STS web servers are judged against the system store plus this file.
+    ca_file: str | None = None
+    #: The port MTA-STS policies are fetched from: 443 on the real internet (RFC 8461 says
+    #: HTTPS, so its port), the lab's HTTPS port in lab mode.
+    https_port: int = 443
 
     def with_changes(self, **changes: object) -> Settings:
         """A copy with some fields replaced (the lab uses it to point everything at itself)."""

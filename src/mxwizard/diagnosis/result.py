@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mxwizard import __version__
+from mxwizard.core.exits import EXIT_FAIL, EXIT_INCOMPLETE, EXIT_OK
 from mxwizard.core.findings import Finding, Side, Status, grouped
+from mxwizard.core.schema import SCHEMA_VERSION
 from mxwizard.core.transcript import Transcript
 from mxwizard.probes.dns import Lookup
 
-EXIT_OK = 0
-EXIT_FAIL = 1
-EXIT_USAGE = 2
-EXIT_INCOMPLETE = 3
+if TYPE_CHECKING:
+    from mxwizard.diagnosis.rules.checklist import ChecklistRow
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,12 @@ class Verdict:
     status: Status
     summary: str
     side: Side
+
+    @property
+    def where(self) -> str:
+        """Where to look for the fault, as a person reads it ("" when it is nobody's): the
+        line under the headline of every report and of the wizard's verdict."""
+        return "" if self.side is Side.NONE else self.side.label
 
     def to_json(self) -> dict[str, str]:
         """As in the JSON report."""
@@ -39,6 +46,8 @@ class Diagnosis:
     transcripts: list[Transcript] = field(default_factory=list)
     lookups: list[Lookup] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    #: The big providers' sender rules, one row each (send checks; see rules/checklist.py).
+    checklist: list[ChecklistRow] = field(default_factory=list)
 
     def worst(self) -> Finding | None:
         """The finding that matters most: the first of the highest severity, in tree order."""
@@ -97,6 +106,7 @@ class Diagnosis:
     def to_json(self) -> dict[str, object]:
         """The whole diagnosis as the JSON object of DESIGN.md §2."""
         return {
+            "schema": SCHEMA_VERSION,
             "mxwizard": __version__,
             "kind": self.kind,
             "target": dict(self.target),
@@ -105,6 +115,8 @@ class Diagnosis:
             "transcripts": [t.to_json() for t in self.transcripts],
             "dns": [lookup.to_json() for lookup in self.lookups],
             "elapsed_ms": round(self.elapsed_ms, 1),
+            **({"checklist": [row.to_json() for row in self.checklist]}
+               if self.checklist or self.kind == "send" else {}),
         }
 
 

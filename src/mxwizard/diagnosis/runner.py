@@ -7,7 +7,7 @@ the other steps carry on. A step that does not run — because a step it depends
 finish, or because its ``skip`` rule says it does not apply — says so in a ``not-checked``
 finding: a report never leaves a check out in silence. The number of network operations in
 flight is bounded by ``Settings.concurrency`` through one semaphore that the DNS and SMTP probes
-share.
+share, and the SMTP sessions open at once by ``SMTP_SESSIONS`` through a pool of their own.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import contextvars
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
-from mxwizard.core.findings import Finding, Side, Status, could_not_test, not_checked
+from mxwizard.core.findings import Finding, Side, Status, could_not_test, not_checked, worst_status
 from mxwizard.core.settings import Settings
 from mxwizard.core.transcript import Transcript, TranscriptLine
 from mxwizard.core.untrusted import visible
@@ -33,31 +33,40 @@ from mxwizard.diagnosis.events import (
     StepFinished,
     StepStarted,
 )
+from mxwizard.diagnosis.facts import RESOLVER_SANITY
 from mxwizard.diagnosis.result import Diagnosis
+from mxwizard.diagnosis.rules.checklist import checklist_of
 from mxwizard.diagnosis.rules.dns import distrust_lying_resolver
-from mxwizard.diagnosis.tree import Facts, Plan, Step
+from mxwizard.diagnosis.tree import SMTP_SESSIONS, FactKey, Facts, Plan, Step
 from mxwizard.probes.dns import DnsClient, Lookup, NoResolverError, Outcome, system_nameservers
-from mxwizard.probes.resolver_health import FACT as RESOLVER_SANITY
 from mxwizard.probes.resolver_health import resolver_sanity
+
+T = TypeVar("T")
 
 #: The step whose task is running, so lookups and SMTP lines are attributed to it.
 _current_step: contextvars.ContextVar[str] = contextvars.ContextVar("step", default="")
 
 
 @dataclass
-class Context:
-    """What a step's observation gets: the settings, shared clients and the recorders."""
+class RunContext:
+    """What a step's observation gets (the :class:`~mxwizard.diagnosis.tree.Context` protocol):
+    the settings, the shared clients and bounds, and the recorders."""
 
     settings: Settings
     facts: Facts
+    #: One slot per network operation in flight (``Settings.concurrency``).
     slots: asyncio.Semaphore
+    #: One slot per SMTP session open at once (at most ``SMTP_SESSIONS``); a session also
+    #: holds a network slot. It lives exactly as long as the diagnosis.
+    smtp_sessions: asyncio.Semaphore
     clock: Callable[[], float]
     emit: Callable[[Event], None]
     transcripts: list[Transcript] = field(default_factory=list)
     _dns: DnsClient | None = None
     _lookups: list[Lookup] = field(default_factory=list)
-    #: Observations no step waits for, by the name of their fact, with when a rule needs them.
-    _background: dict[str, tuple[asyncio.Task[Any], Callable[[], bool]]] = field(
+    #: Observations no step waits for, by the name of their fact: the task, its key, and when
+    #: a rule needs it.
+    _background: dict[str, tuple[asyncio.Task[Any], FactKey[Any], Callable[[], bool]]] = field(
         default_factory=dict)
     #: Whether a lookup said "no such name" yet: the resolver check matters to the rules then.
     _saw_nxdomain: bool = False
@@ -90,9 +99,9 @@ class Context:
             self._saw_nxdomain = True
         self.emit(DnsAnswered(_current_step.get(), lookup))
 
-    def background(self, name: str, observation: Coroutine[Any, Any, Any],
+    def background(self, key: FactKey[T], observation: Coroutine[Any, Any, T],
                    matters: Callable[[], bool]) -> None:
-        """Start an observation that no step waits for; its result becomes the fact ``name``
+        """Start an observation that no step waits for; its result becomes the fact ``key``
         as soon as it arrives. While ``matters()`` says a rule could read it, the runner waits
         for it (at most one timeout) before a rule judges; otherwise nobody waits for it."""
         try:
@@ -100,27 +109,27 @@ class Context:
         except RuntimeError:  # no diagnosis is running (a client made outside one)
             observation.close()
             return
-        task = asyncio.ensure_future(observation)
-        self._background[name] = (task, matters)
-        task.add_done_callback(lambda done: self._record_background(name, done))
+        task: asyncio.Task[T] = asyncio.ensure_future(observation)
+        self._background[key.name] = (task, key, matters)
+        task.add_done_callback(lambda done: self._record_background(key, done))
 
-    def _record_background(self, name: str, task: asyncio.Task[Any]) -> None:
+    def _record_background(self, key: FactKey[T], task: asyncio.Task[T]) -> None:
         if task.done() and not task.cancelled() and task.exception() is None:
-            self.facts.record(name, task.result())
+            self.facts.record(key, task.result())
 
     async def settle(self) -> None:
         """Wait for the background observations a rule may read now (each at most a timeout;
         one that does not come in time stays unknown, and the rules treat it so)."""
-        for name, (task, matters) in list(self._background.items()):
+        for task, key, matters in list(self._background.values()):
             if not task.done() and matters():
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(asyncio.shield(task), self.settings.timeout)
-            self._record_background(name, task)
+            self._record_background(key, task)
 
     async def stop_background(self) -> None:
         """Cancel the background observations still running: the diagnosis is over."""
         self._over = True
-        pending = [task for task, _ in self._background.values() if not task.done()]
+        pending = [task for task, _, _ in self._background.values() if not task.done()]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
@@ -157,10 +166,11 @@ class Runner:
         self._done: dict[str, asyncio.Event] = {}
         #: Steps that finished (or did not apply): their dependents may run.
         self._ok: set[str] = set()
-        self.context = Context(
+        self.context = RunContext(
             settings=settings,
             facts=Facts(settings),
             slots=asyncio.Semaphore(max(1, settings.concurrency)),
+            smtp_sessions=asyncio.Semaphore(max(1, min(SMTP_SESSIONS, settings.concurrency))),
             clock=self.clock,
             emit=self._emit,
         )
@@ -195,6 +205,7 @@ class Runner:
             transcripts=self.context.transcripts,
             lookups=list(self.context._lookups),
             elapsed_ms=self.clock(),
+            checklist=checklist_of(self.context.facts),
         )
         self._emit(DiagnosisFinished(diagnosis))
         return diagnosis
@@ -231,9 +242,9 @@ class Runner:
     async def _run_step(self, step: Step[Any]) -> None:
         try:
             for dep in step.after:
-                await self._done[dep].wait()
+                await self._done[dep.name].wait()
             facts = self.context.facts
-            blocked = [dep for dep in step.after if dep not in self._ok]
+            blocked = [dep.name for dep in step.after if dep.name not in self._ok]
             if blocked:
                 reason = (f"it needs the result of '{self._title(blocked[0])}', which could not "
                           "be completed (see above)")
@@ -250,8 +261,7 @@ class Runner:
             findings = await self._observe_and_judge(step)
             for finding in findings:
                 self._add(step, finding)
-            worst = max((f.status for f in findings), key=lambda s: s.rank, default=None)
-            self._emit(StepFinished(step.id, worst, self.clock()))
+            self._emit(StepFinished(step.id, worst_status(findings), self.clock()))
         finally:
             self._done[step.id].set()
 
@@ -274,7 +284,7 @@ class Runner:
             return [could_not_test(
                 step.id, step.title,
                 f"the probe failed unexpectedly ({type(exc).__name__}: {visible(str(exc), 300)})")]
-        self.context.facts.record(step.id, observed)
+        self.context.facts.record(step.fact, observed)
         await self.context.settle()
         try:
             findings = list(step.judge(self.context.facts, observed))

@@ -22,6 +22,31 @@ YOU, THEM, THEIR_DOMAIN = "YOU@YOUR-DOMAIN", "THEM@THEIR-DOMAIN", "THEIR-DOMAIN"
 HELO_NAME = "YOUR-HELO-NAME"
 
 
+# The bounce classes' names: every module that names a class uses these (a misspelt constant is
+# an error at import, a misspelt string a class that silently never matches).
+USER_UNKNOWN = "user-unknown"
+MAILBOX_FULL = "mailbox-full"
+HOST_UNKNOWN = "host-unknown"
+RELAY_DENIED = "relay-denied"
+BLOCKED_IP = "blocked-ip"
+AUTH_FAILED = "auth-failed"
+RDNS_OR_HELO = "rdns-or-helo"
+SPAM_CONTENT = "spam-content"
+RATE_LIMITED = "rate-limited"
+GREYLISTED = "greylisted"
+EXPIRED = "expired"
+MESSAGE_TOO_BIG = "message-too-big"
+TLS_REQUIRED = "tls-required"
+NETWORK_ERROR = "network-error"
+SENDER_REJECTED = "sender-rejected"
+MAILBOX_DISABLED = "mailbox-disabled"
+POLICY_REJECTED = "policy-rejected"
+RECEIVER_ERROR = "receiver-error"
+VIRUS = "virus"
+MESSAGE_MALFORMED = "message-malformed"
+DOMAIN_ACCEPTS_NO_MAIL = "domain-accepts-no-mail"
+
+
 @dataclass(frozen=True)
 class BounceClass:
     """One reason for a bounce."""
@@ -86,7 +111,7 @@ _MAILBOX = f"mxwizard check receive {THEIR_DOMAIN} --mailbox {THEM}"
 
 _CLASSES = (
     BounceClass(
-        "user-unknown", "them", "The recipient's address does not exist",
+        USER_UNKNOWN, "them", "The recipient's address does not exist",
         "The receiving server answered that it has no mailbox by this name. Either the address "
         "is mistyped, or the person has left, changed address or closed the account.",
         "Check the spelling of the address letter by letter and ask the recipient for their "
@@ -94,7 +119,7 @@ _CLASSES = (
         "receive", _MAILBOX,
     ),
     BounceClass(
-        "mailbox-full", "them", "The recipient's mailbox is full",
+        MAILBOX_FULL, "them", "The recipient's mailbox is full",
         "The address exists, but the mailbox has used up its storage quota, so the server takes "
         "nothing more until the owner deletes mail. Abandoned mailboxes often end up like this.",
         "Nothing is wrong on your side. Tell the recipient by another channel, or send again in "
@@ -102,7 +127,7 @@ _CLASSES = (
         "none", _MAILBOX,
     ),
     BounceClass(
-        "host-unknown", "them", "The recipient's domain cannot receive mail",
+        HOST_UNKNOWN, "them", "The recipient's domain cannot receive mail",
         "The part after the @ does not exist in DNS, or it publishes no mail server (MX) that "
         "can be found or routed to. If the domain is mistyped, the fault is yours; otherwise "
         "their DNS is broken.",
@@ -111,7 +136,7 @@ _CLASSES = (
         "receive", _RECEIVE,
     ),
     BounceClass(
-        "relay-denied", "them", "The receiving server does not accept mail for this domain",
+        RELAY_DENIED, "them", "The receiving server does not accept mail for this domain",
         "The server your message reached refused to take it for that domain: it is not (or no "
         "longer) the domain's mail server, or it has not been told that the domain is its own "
         "(the 'accepted domains' mistake). When you get this from your own provider's server, "
@@ -122,7 +147,7 @@ _CLASSES = (
         "receive", _RECEIVE,
     ),
     BounceClass(
-        "blocked-ip", "you", "Your server's IP address is blocked",
+        BLOCKED_IP, "you", "Your server's IP address is blocked",
         "The receiver refused the connection because of the IP address your mail comes from: it "
         "is on a public blocklist (Spamhaus, SpamCop, Barracuda...), on a provider's own list "
         "(Microsoft, Yahoo), in a range meant for home or dynamic connections, or its reputation "
@@ -133,7 +158,7 @@ _CLASSES = (
         "send", _SEND,
     ),
     BounceClass(
-        "auth-failed", "you", "Your domain failed authentication (SPF, DKIM or DMARC)",
+        AUTH_FAILED, "you", "Your domain failed authentication (SPF, DKIM or DMARC)",
         "The receiver checked whether your server is allowed to send for your domain: the SPF "
         "record does not list your IP, or the DKIM signature is missing or broken, and your "
         "DMARC policy (or the receiver's own rules) says to refuse such mail.",
@@ -143,7 +168,7 @@ _CLASSES = (
         "send", f"{_SEND} --dkim-selector SELECTOR",
     ),
     BounceClass(
-        "rdns-or-helo", "you", "Your server's reverse DNS or HELO name was rejected",
+        RDNS_OR_HELO, "you", "Your server's reverse DNS or HELO name was rejected",
         "Receivers check who your server claims to be: the IP address needs a PTR (reverse DNS) "
         "record, that name must resolve back to the same IP, and the name your server gives in "
         "HELO/EHLO must be a real, fully qualified host name. One of these failed.",
@@ -153,7 +178,7 @@ _CLASSES = (
         "send", f"{_SEND} --helo {HELO_NAME}",
     ),
     BounceClass(
-        "spam-content", "you", "The message itself was judged to be spam",
+        SPAM_CONTENT, "you", "The message itself was judged to be spam",
         "The receiver accepted the connection but its filters scored the message as spam or "
         "dangerous: the wording, the links (a linked domain on a blocklist), attachments, or "
         "missing authentication made it look unwanted.",
@@ -163,7 +188,7 @@ _CLASSES = (
         "send", f"{_SEND} --message FILE.eml",
     ),
     BounceClass(
-        "rate-limited", "you", "You are sending too much, too fast",
+        RATE_LIMITED, "you", "You are sending too much, too fast",
         "The receiver limits how many messages or connections it takes from one IP address in a "
         "given time, and you went over it. New IP addresses and senders with complaints get much "
         "lower limits.",
@@ -172,7 +197,7 @@ _CLASSES = (
         "send", _SEND,
     ),
     BounceClass(
-        "greylisted", "none", "The receiver asked to try again later (greylisting)",
+        GREYLISTED, "none", "The receiver asked to try again later (greylisting)",
         "Greylisting: the receiver turns away the first attempt from a sender it has not seen "
         "before, because real mail servers come back and most spam tools do not. The message "
         "is still in your server's queue.",
@@ -182,7 +207,7 @@ _CLASSES = (
         "none", _RECEIVE,
     ),
     BounceClass(
-        "expired", "network", "Your server gave up after retrying for days",
+        EXPIRED, "network", "Your server gave up after retrying for days",
         "The message could not be delivered for so long that your server's queue lifetime ran "
         "out (often five days). The real cause is the temporary error it kept getting: the "
         "receiving servers were unreachable, refused for now, or kept deferring.",
@@ -191,7 +216,7 @@ _CLASSES = (
         "receive", _RECEIVE,
     ),
     BounceClass(
-        "message-too-big", "you", "The message is too big",
+        MESSAGE_TOO_BIG, "you", "The message is too big",
         "The receiver refuses messages over its size limit. Attachments grow by about a third "
         "when they are encoded for mail, so a 20 MB file needs about 27 MB.",
         "Send the file as a link (a shared folder or file transfer service), or split it "
@@ -200,7 +225,7 @@ _CLASSES = (
         "receive", _RECEIVE,
     ),
     BounceClass(
-        "tls-required", "you", "An encrypted (TLS) connection was required",
+        TLS_REQUIRED, "you", "An encrypted (TLS) connection was required",
         "One side insists on encryption: the receiver wants STARTTLS before it takes the "
         "message, or your server is set to deliver only over TLS and the receiver did not offer "
         "it or its certificate did not check out.",
@@ -210,7 +235,7 @@ _CLASSES = (
         "receive", _RECEIVE,
     ),
     BounceClass(
-        "network-error", "network", "Your server could not connect to the receiver",
+        NETWORK_ERROR, "network", "Your server could not connect to the receiver",
         "The connection to the recipient's mail server timed out, was refused or broke off, "
         "or the server's name could not be looked up at that moment. Either their server is "
         "down, or something in between (often your ISP or cloud provider, which block outgoing "
@@ -221,7 +246,7 @@ _CLASSES = (
         "receive", _RECEIVE,
     ),
     BounceClass(
-        "sender-rejected", "you", "The receiver refused your sender address",
+        SENDER_REJECTED, "you", "The receiver refused your sender address",
         "The receiving server does not accept mail from the address (or domain) in your "
         "envelope sender: it does not exist in DNS, it could not be verified, it is on the "
         "receiver's own list of refused senders, or the recipient has blocked you.",
@@ -231,7 +256,7 @@ _CLASSES = (
         "send", _SEND,
     ),
     BounceClass(
-        "mailbox-disabled", "them", "The recipient's mailbox is disabled",
+        MAILBOX_DISABLED, "them", "The recipient's mailbox is disabled",
         "The address exists, but its mailbox has been suspended, deactivated or closed (an "
         "account left unused for a long time, an employee who has left, an unpaid account), "
         "so it accepts no mail.",
@@ -240,7 +265,7 @@ _CLASSES = (
         "none", _MAILBOX,
     ),
     BounceClass(
-        "policy-rejected", "them", "The receiver's policy refused the message",
+        POLICY_REJECTED, "them", "The receiver's policy refused the message",
         "The receiving side has a rule that refuses this delivery: the recipient accepts mail "
         "only from certain senders or only from inside its organisation, a distribution list "
         "is restricted, or a gateway (Mimecast, Proofpoint, Barracuda...) applies a policy that "
@@ -251,7 +276,7 @@ _CLASSES = (
         "none", _SEND,
     ),
     BounceClass(
-        "receiver-error", "them", "The receiving mail system has a problem of its own",
+        RECEIVER_ERROR, "them", "The receiving mail system has a problem of its own",
         "The receiver's server failed internally: its disk or mail store is full, a component "
         "(the mailbox store, a filter, a directory lookup) returned an error, it is "
         "misconfigured, or the message went round in a loop between its servers.",
@@ -260,7 +285,7 @@ _CLASSES = (
         "receive", _RECEIVE,
     ),
     BounceClass(
-        "virus", "you", "The message was refused as carrying a virus or dangerous attachment",
+        VIRUS, "you", "The message was refused as carrying a virus or dangerous attachment",
         "The receiver's virus scanner found malware in the message, or refuses the attachment "
         "type (executables, scripts, macro documents, encrypted archives it cannot scan).",
         "Scan the sending computer and the attached file. If the file is clean, share it as a "
@@ -269,7 +294,7 @@ _CLASSES = (
         "send", f"{_SEND} --message FILE.eml",
     ),
     BounceClass(
-        "message-malformed", "you", "The message is not properly formed",
+        MESSAGE_MALFORMED, "you", "The message is not properly formed",
         "The receiver refuses the message because it breaks the mail format rules: a missing "
         "or duplicated header (Date, From, Message-ID), bare line feeds, invalid characters or "
         "an unreadable MIME structure. It is usually the sending program or a script that "
@@ -280,7 +305,7 @@ _CLASSES = (
         "send", f"{_SEND} --message FILE.eml",
     ),
     BounceClass(
-        "domain-accepts-no-mail", "them", "The recipient's domain says it accepts no mail",
+        DOMAIN_ACCEPTS_NO_MAIL, "them", "The recipient's domain says it accepts no mail",
         "The domain publishes a 'null MX' (RFC 7505), or its server answers 521/556: its owner "
         "declares that no address at that domain ever receives mail. It is often a domain used "
         "only for a web site, or a mistyped address.",

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from mxwizard.knowledge import enhanced as _enhanced
+from mxwizard.knowledge.bounces import DOMAIN_ACCEPTS_NO_MAIL
 from mxwizard.knowledge.signatures import class_for_enhanced, provider_of, recognise
 
 __all__ = ["REPLY_CODES", "ReplyMeaning", "enhanced_meaning", "meaning", "parse_reply"]
@@ -164,7 +165,7 @@ def meaning(code: int, text: str) -> ReplyMeaning:
         if by_code is not None:
             bounce_class = by_code[0]
         elif code in (521, 556):
-            bounce_class = "domain-accepts-no-mail"
+            bounce_class = DOMAIN_ACCEPTS_NO_MAIL
     provider = (signature.provider if signature and signature.provider else None) or provider_of(text)
 
     code_topic, code_sentence = REPLY_CODES.get(code, ("", ""))

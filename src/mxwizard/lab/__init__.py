@@ -8,3 +8,5 @@ hand, and the fixture of every test and benchmark. Everything binds to 127.0.0.0
 #: here, free of imports, so that the command line can show them without loading the lab.
 LAB_DNS_PORT = 10053
 LAB_SMTP_PORT = 2525
+#: The MTA-STS policy web server's port (HTTPS on 127.0.6.200; lab mode fetches policies there).
+LAB_HTTPS_PORT = 10443

@@ -4,7 +4,7 @@ A real mail exchanger offers STARTTLS, very often with a certificate nobody vouc
 does the same so the wizard (and a trainer with `swaks --tls`) can see TLS negotiated with a
 certificate that a strict client would refuse. Certificates are made once per host name with the
 `cryptography` package (EC P-256 keys: quick to generate, understood by every TLS library here),
-valid for one day, and kept in memory for the life of the process; nothing is written to disk
+valid for 90 days, and kept in memory for the life of the process; nothing is written to disk
 except for the instant `ssl` needs to read them from a file.
 """
 
@@ -22,8 +22,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-VALIDITY = datetime.timedelta(days=1)
-"""How long a lab certificate is valid; a lab process never lives longer than that in practice."""
+VALIDITY = datetime.timedelta(days=90)
+"""How long a lab certificate is valid: what Let's Encrypt issues, so that only the lab's
+deliberately expired certificate (lab/pki.py) ever looks close to its end."""
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,13 @@ def server_tls_context(name: str) -> ssl.SSLContext:
 
     The context asks nothing of the client (no client certificates), which is what an MX does.
     `ssl` can only load a certificate chain from a file, so the PEM data is written to a private
-    temporary directory just long enough to be loaded.
+    temporary directory just long enough to be loaded. Hosts to which the lab's own CA issued a
+    certificate (lab/pki.py: trusted, expired, for another name) present that one instead.
     """
+    from mxwizard.lab.pki import ISSUED, server_context  # the lab CA's hosts
+
+    if name in ISSUED:
+        return server_context(name)
     material = self_signed_certificate(name)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2

@@ -14,6 +14,13 @@ scheduled on the event loop, not slept on. With ``lies`` it plays a lying resolv
 captive portal, a filtering resolver, broken VPN DNS): "no such name" for every question, even
 for the root of the DNS.
 
+It can also stand in for a validating resolver (DNSSEC): zones named in ``signed`` get the AD
+bit in their answers when the query asks for it (AD or DO set, RFC 6840 §5.7), as a validating
+resolver sets it for data it authenticated; zones named in ``bogus`` answer SERVFAIL with the
+Extended DNS Error "DNSSEC Bogus" (RFC 8914), unless the query sets CD, when the data comes back
+unauthenticated — exactly what a validating resolver does with a zone whose signatures are broken.
+No signatures are made: the lab shows what a sender's resolver concludes, not how.
+
 With ``root_apex_only``, the root zone answers for its apex only (the root's name servers, the
 sanity question of every diagnosis): the lab holds no top-level domain but those of its zones,
 and a name outside them is refused, as unknown to the lab, never declared non-existent.
@@ -32,6 +39,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
+import dns.edns
 import dns.flags
 import dns.message
 import dns.name
@@ -92,12 +100,17 @@ class _Owner:
 
 
 def _absolute_rrset(name: dns.name.Name, origin: dns.name.Name,
-                    rdataset: dns.rdataset.Rdataset) -> dns.rrset.RRset:
+                    rdataset: dns.rdataset.Rdataset, relativized: bool) -> dns.rrset.RRset:
     """Copy a zone's rdataset into an RRset whose owner and embedded names are all absolute.
 
     Zones parsed with relativize=True keep names like ``mail`` inside MX rdata; a response may mix
-    records of several zones, so every name is made absolute here, once.
+    records of several zones, so every name is made absolute here, once. A zone parsed with
+    relativize=False (the built-in lab's) already holds absolute names: its rdata, which dnspython
+    never changes in place, are shared as they are, and the server stays independent of later
+    changes to the zone's node sets all the same.
     """
+    if not relativized:
+        return dns.rrset.from_rdata_list(name, rdataset.ttl, list(rdataset))
     rdatas = [
         dns.rdata.from_text(rd.rdclass, rd.rdtype, rd.to_text(origin=origin, relativize=False))
         for rd in rdataset
@@ -121,7 +134,8 @@ def _build_index(zones: Iterable[dns.zone.Zone]) -> tuple[dict[dns.name.Name, _Z
         owners: dict[dns.name.Name, dict[int, dns.rrset.RRset]] = {}
         for name, rdataset in zone.iterate_rdatasets():
             owner = name.derelativize(origin)
-            owners.setdefault(owner, {})[rdataset.rdtype] = _absolute_rrset(owner, origin, rdataset)
+            owners.setdefault(owner, {})[rdataset.rdtype] = _absolute_rrset(
+                owner, origin, rdataset, zone.relativize)
         soa = owners.get(origin, {}).get(dns.rdatatype.SOA)
         if soa is None:
             raise ValueError(f"zone {origin} has no SOA record at its apex")
@@ -188,8 +202,13 @@ class LabDnsServer:
         tcp_idle_timeout: float = 5.0,
         lies: bool = False,
         root_apex_only: bool = False,
+        signed: Iterable[str] = (),
+        bogus: Iterable[str] = (),
     ) -> None:
         self._zones, self._index = _build_index(zones)
+        #: Zones whose answers carry AD (validated), and zones whose validation fails.
+        self._signed = frozenset(dns.name.from_text(z) for z in signed)
+        self._bogus = frozenset(dns.name.from_text(z) for z in bogus)
         #: The root zone answers for its apex only; a name below it that no other zone holds is
         #: refused (unknown to the lab), not declared non-existent: the built-in lab's view of
         #: the real internet. Off, a root zone is an ordinary zone (test suites build one).
@@ -281,6 +300,11 @@ class LabDnsServer:
                 return None, 0.0, True
             if fault is not None and fault[0] is Fault.SERVFAIL:
                 response.set_rcode(dns.rcode.SERVFAIL)
+            elif self._fails_validation(query, qname):
+                response.set_rcode(dns.rcode.SERVFAIL)
+                if query.edns >= 0:  # RFC 8914: say why, as validating resolvers do
+                    response.use_edns(0, payload=OUR_EDNS_PAYLOAD,
+                                      options=[dns.edns.EDEOption(dns.edns.EDECode.DNSSEC_BOGUS)])
             else:
                 if fault is not None:
                     delay += max(0.0, fault[1])
@@ -289,11 +313,33 @@ class LabDnsServer:
                     reusable = False  # the answer depends on who asks
                 else:
                     self._answer_from_zones(response, qname, rdtype)
+                    if self._validated(query, response, qname):
+                        response.flags |= dns.flags.AD
         if over_tcp:
             limit = TCP_LIMIT
         else:
             limit = max(CLASSIC_UDP_LIMIT, query.payload) if query.edns >= 0 else CLASSIC_UDP_LIMIT
         return response.to_wire(max_size=limit, prefer_truncation=True), delay, reusable
+
+    def _zone_in(self, name: dns.name.Name, zones: frozenset[dns.name.Name]) -> bool:
+        zone = _closest_zone(self._zones, name)
+        return zone is not None and zone.origin in zones
+
+    def _fails_validation(self, query: dns.message.Message, qname: dns.name.Name) -> bool:
+        """A name in a bogus zone, asked without CD: the validating resolver refuses it."""
+        return bool(self._bogus) and not query.flags & dns.flags.CD \
+            and self._zone_in(qname, self._bogus)
+
+    def _validated(self, query: dns.message.Message, response: dns.message.Message,
+                   qname: dns.name.Name) -> bool:
+        """AD for an answer whose every record (and the asked name) lies in signed zones, to
+        a query that asked for it (AD or DO); never with CD, never for a refusal."""
+        asked = query.flags & dns.flags.AD or query.ednsflags & dns.flags.DO
+        if not self._signed or not asked or query.flags & dns.flags.CD \
+                or response.rcode() == dns.rcode.REFUSED:
+            return False
+        names = [qname, *(rrset.name for rrset in response.answer)]
+        return all(self._zone_in(name, self._signed) for name in names)
 
     def _fault_for(self, qname: dns.name.Name) -> tuple[Fault, float] | None:
         """The fault configured for ``qname`` or its closest broken ancestor."""

@@ -5,6 +5,8 @@ Addresses (all loopback, so nothing leaves the machine):
   127.0.2.x        mail hosts (MX targets), all on the same SMTP port
   127.0.1.x        "public" addresses of sending servers in the send scenarios
   127.0.4.x        hostile mail hosts (lab/hostile.py) and the hosts of the DNS-fault domains
+  127.0.6.x        the transport corner: MX hosts with lab-CA certificates, the MTA-STS web
+                   server (lab/transport.py)
   127.0.8.53       the lab's lying resolver: "no such name" for every question (captive portals)
   ::ffff:127.0.2.x IPv6 addresses of dual-stack MX hosts: IPv4-mapped, so a dual-stack socket
                    reaches them over IPv4 loopback and the lab stays inside 127.0.0.0/8
@@ -21,6 +23,7 @@ from mxwizard.lab.dns_server import Fault
 from mxwizard.lab.hostile import HOSTILE_HOSTS
 from mxwizard.lab.keys import LAB_DKIM_PUBLIC_KEY
 from mxwizard.lab.smtp_hosts import HostSpec
+from mxwizard.lab.transport import TRANSPORT_HOSTS, transport_zones
 
 TTL = 300
 #: The lab's internet: its loopback addresses stand for public ones (the policy World.point gives).
@@ -63,6 +66,8 @@ HOSTS: tuple[HostSpec, ...] = (
         "dns-slow.test", "dns-truncated.test", "dns-nodata.test", "dns-bigtxt.test",
         "dns-cnameloop.test")),
     HostSpec("mx.dns-evilptr.test", "127.0.4.101", domains=("dns-evilptr.test",)),
+    # 127.0.6.x: the transport-security corner (certificates, MTA-STS, DANE: lab/transport.py).
+    *TRANSPORT_HOSTS,
 )
 
 
@@ -298,7 +303,8 @@ def zone_texts() -> Iterator[tuple[str, str]]:
     """Every zone of the lab as (origin, zone-file text), with SOA and NS records."""
     # The root zone holds its apex only (its name servers: the resolver sanity question).
     extra = {".": [], "127.in-addr.arpa": _reverse_records(), DNSBL_ZONE: _blocklist_records(),
-             "sweep.lab.test": _sweep_records()}
+             "sweep.lab.test": _sweep_records(),
+             **transport_zones()}  # its TLSA records come from this process's lab CA
     for origin, records in {**ZONES, **extra}.items():
         head = [
             f"$ORIGIN {origin.rstrip('.')}.",

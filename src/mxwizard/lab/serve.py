@@ -12,6 +12,7 @@ import signal
 import sys
 
 from mxwizard.lab.internet import DNSBL_ZONE
+from mxwizard.lab.transport import POLICY_SERVER_IP
 from mxwizard.lab.world import LabPortTaken, World, running_lab
 
 
@@ -36,11 +37,16 @@ def _banner(world: World) -> str:
         f"  swaks --server 127.0.2.1:{port} --to postmaster@healthy.test --from you@home.test",
         f"  swaks --server 127.0.2.20:{port} --to someone@example.com --from you@example.org"
         "  # an open relay",
+        f"  curl --cacert {world.ca_file} --resolve mta-sts.stsgood.test:{world.https_port}:"
+        f"{POLICY_SERVER_IP} https://mta-sts.stsgood.test:{world.https_port}/.well-known/mta-sts.txt"
+        "  # an MTA-STS policy",
         "",
+        f"The lab CA (its MX and MTA-STS certificates): {world.ca_file}",
         "Point the wizard at it from another terminal:",
         f"  mxwizard check receive healthy.test --resolver {world.dns_addr}:{world.dns_port}"
-        f" --smtp-port {port} --private-network",
-        "  (--private-network: the lab's 127.x addresses are its own network, not faults)",
+        f" --smtp-port {port} --private-network --ca-file {world.ca_file}",
+        "  (--private-network: the lab's 127.x addresses are its own network, not faults;",
+        "  MTA-STS policies are fetched from port 443 that way: use --lab to see them)",
         "",
         "Scenarios (mxwizard lab list shows the commands); Ctrl-C stops the lab.",
     ]

@@ -7,6 +7,8 @@ point a :class:`~mxwizard.core.settings.Settings` at itself.
 
 from __future__ import annotations
 
+import functools
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,9 +16,10 @@ from dataclasses import dataclass
 import dns.zone
 
 from mxwizard.core.settings import Settings
-from mxwizard.lab import LAB_DNS_PORT, LAB_SMTP_PORT
+from mxwizard.lab import LAB_DNS_PORT, LAB_HTTPS_PORT, LAB_SMTP_PORT
 from mxwizard.lab.dns_server import LabDnsServer
 from mxwizard.lab.hostile import HostileSmtp
+from mxwizard.lab.https import LabHttps
 from mxwizard.lab.internet import (
     DNS_FAULTS,
     DNSBL_ZONE,
@@ -28,8 +31,10 @@ from mxwizard.lab.internet import (
     whoami_map,
     zone_texts,
 )
+from mxwizard.lab.pki import write_ca_file
 from mxwizard.lab.scenarios import SCENARIOS, Scenario
 from mxwizard.lab.smtp_hosts import HostSpec, LabSmtp
+from mxwizard.lab.transport import BOGUS_ZONES, SIGNED_ZONES
 
 
 @dataclass
@@ -53,6 +58,11 @@ class World:
     liar: LabDnsServer | None = None
     liar_addr: str = LYING_RESOLVER
     liar_port: int = 0
+    #: The MTA-STS policy web server (lab/https.py) and its port.
+    https: LabHttps | None = None
+    https_port: int = 443
+    #: The lab CA's certificate as a file: what ``--ca-file`` would name (lab mode trusts it).
+    ca_file: str | None = None
 
     def resolver_for(self, asked: tuple[str, int] | None) -> tuple[str, int]:
         """The lab resolver to use: the lying one when ``--resolver`` names its address (any
@@ -72,6 +82,9 @@ class World:
             dnsbl_zones=settings.dnsbl_zones or (self.dnsbl_zone,),
             own_networks=tuple(dict.fromkeys((*settings.own_networks, LAB_NETWORK))),
             whoami_name=self.whoami_name,
+            # the lab's own CA is trusted in lab mode only (a --ca-file of the user's wins)
+            ca_file=settings.ca_file or self.ca_file,
+            https_port=self.https_port,
         )
 
     def fresh_run(self) -> None:
@@ -85,9 +98,19 @@ class World:
 
 
 def lab_zones() -> list[dns.zone.Zone]:
-    """The lab's zones parsed from their zone-file text."""
-    return [dns.zone.from_text(text, origin=f"{origin.rstrip('.')}.", relativize=False)
-            for origin, text in zone_texts()]
+    """The lab's zones parsed from their zone-file text.
+
+    Parsed once per process: the text never changes while it runs (the TLSA records come from
+    the process's lab CA, made once too), and every ``--lab`` run and every test's lab starts
+    from them. The zones are shared, so treat them as read-only: :class:`LabDnsServer` copies
+    their records into an index of its own when it is built (``load_zones`` takes new zones)."""
+    return list(_parsed_zones())
+
+
+@functools.lru_cache(maxsize=1)
+def _parsed_zones() -> tuple[dns.zone.Zone, ...]:
+    return tuple(dns.zone.from_text(text, origin=f"{origin.rstrip('.')}.", relativize=False)
+                 for origin, text in zone_texts())
 
 
 class LabPortTaken(OSError):
@@ -121,11 +144,13 @@ async def running_lab(
     dns_port: int | None = None,
     smtp_port: int | None = None,
     zones: list[dns.zone.Zone] | None = None,
+    https_port: int | None = None,
 ) -> AsyncIterator[World]:
     """Start the lab, yield it, and stop it cleanly.
 
-    Ports: ``None`` (the default) binds the documented ports when they are free and says in
-    :attr:`World.moved` when it had to move; 0 picks free ports; a number binds exactly that.
+    Ports (DNS, SMTP, the policy web server's HTTPS): ``None`` (the default) binds the
+    documented ports when they are free and says in :attr:`World.moved` when it had to move; 0
+    picks free ports; a number binds exactly that.
     Every address and port the lab shows is one that really answers now.
 
     ``zones`` are the parsed zones if the caller already has them (the TUI parses them in a
@@ -135,6 +160,7 @@ async def running_lab(
         zones if zones is not None else lab_zones(), latency_ms=latency_ms,
         whoami_name=WHOAMI_NAME, whoami=whoami_map(),
         whoami_default=WHOAMI_DEFAULT, faults=DNS_FAULTS, root_apex_only=True,
+        signed=SIGNED_ZONES, bogus=BOGUS_ZONES,
     )
     bound_dns = await _start_on(lambda port: dns_server.start(dns_addr, port), dns_port,
                                 LAB_DNS_PORT, "the DNS", moved, "--dns-port")
@@ -142,6 +168,8 @@ async def running_lab(
     smtp = LabSmtp(HOSTS, resolver=(dns_addr, bound_dns), dnsbl_zone=DNSBL_ZONE,
                    latency_ms=latency_ms)
     hostile = HostileSmtp()
+    https = LabHttps()
+    ca_directory = tempfile.TemporaryDirectory(prefix="mxwizard-lab-ca-")
     try:
         try:  # the lying resolver on the DNS server's port number, if it is free there too
             bound_liar = await liar.start(LYING_RESOLVER, bound_dns)
@@ -150,17 +178,23 @@ async def running_lab(
         bound_smtp = await _start_on(smtp.start, smtp_port, LAB_SMTP_PORT, "the SMTP", moved,
                                      "--smtp-port")
         await hostile.start(bound_smtp)
+        bound_https = await _start_on(https.start, https_port, LAB_HTTPS_PORT, "the HTTPS", moved)
     except BaseException:
+        await https.close()
         await hostile.close()
         await smtp.close()
         await liar.close()
         await dns_server.close()
+        ca_directory.cleanup()
         raise
     try:
         yield World(dns_server, smtp, dns_addr, bound_dns, bound_smtp, hostile=hostile,
-                    liar=liar, liar_port=bound_liar, moved=tuple(moved))
+                    liar=liar, liar_port=bound_liar, moved=tuple(moved), https=https,
+                    https_port=bound_https, ca_file=write_ca_file(ca_directory.name))
     finally:
+        await https.close()
         await hostile.close()
         await smtp.close()
         await liar.close()
         await dns_server.close()
+        ca_directory.cleanup()

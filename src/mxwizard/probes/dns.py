@@ -7,6 +7,12 @@ the CNAME chain, and the difference between "the name does not exist" (NXDOMAIN)
 such record" (NODATA), "the server failed" (SERVFAIL/REFUSED) and "nobody answered" (timeout).
 Every query becomes a :class:`Lookup`, handed to ``on_lookup`` for the DNS view as it completes.
 Identical questions within one diagnosis are asked once and shared.
+
+Every query sets the AD bit (RFC 6840 §5.7: "tell me whether you validated this"), so a
+validating resolver says in each answer whether DNSSEC authenticated it; :attr:`Lookup.authenticated`
+carries that. The DANE and DNSSEC checks also set DO (``dnssec=True``), as validators expect of a
+security-aware client, and CD (``checking_disabled=True``) to tell a DNSSEC failure ("bogus":
+the resolver has the answer but refuses it) from any other SERVFAIL.
 """
 
 from __future__ import annotations
@@ -39,6 +45,9 @@ from mxwizard.probes.udp import UdpChannels
 MAX_RECORDS = 64
 #: CNAME links followed through an answer to the records of the asked name.
 MAX_CNAME_LINKS = 16
+#: Record types that only carry DNSSEC proofs: with DO they come along; they prove nothing to a
+#: reader of the DNS view, and the AD bit already says what the resolver made of them.
+_DNSSEC_TYPES = frozenset({dns.rdatatype.RRSIG, dns.rdatatype.NSEC, dns.rdatatype.NSEC3})
 
 
 class Outcome(str, Enum):
@@ -111,6 +120,9 @@ class Lookup:
     ms: float = 0.0
     #: Extra words on a failure (the socket error, "truncated, retried over TCP", ...).
     note: str = ""
+    #: The resolver set AD: it validated the answer with DNSSEC (only a validating resolver
+    #: ever sets it; False says nothing by itself about whether the zone is signed).
+    authenticated: bool = False
 
     def records(self, rdtype: str | None = None) -> list[Record]:
         """Answer records of ``rdtype`` (default: the asked type), after any CNAME chain."""
@@ -143,6 +155,8 @@ class Lookup:
         }
         if self.note:  # what was not kept of the answer, or why there is none
             out["note"] = self.note
+        if self.authenticated:  # the resolver validated it (DNSSEC)
+            out["ad"] = True
         return out
 
 
@@ -266,7 +280,7 @@ class DnsClient:
         self._slots = slots or asyncio.Semaphore(128)
         started = time.monotonic()
         self._clock = clock or (lambda: (time.monotonic() - started) * 1000)
-        self._asked: dict[tuple[str, str], asyncio.Task[Lookup]] = {}
+        self._asked: dict[tuple[str, str, bool, bool], asyncio.Task[Lookup]] = {}
         self._udp = UdpChannels()
 
     @property
@@ -274,14 +288,19 @@ class DnsClient:
         """The server(s) asked, as ``ip:port`` for messages that must name the resolver."""
         return ", ".join(_where(ip, port) for ip, port in self.servers)
 
-    async def query(self, name: str, qtype: str) -> Lookup:
+    async def query(self, name: str, qtype: str, *, dnssec: bool = False,
+                    checking_disabled: bool = False) -> Lookup:
         """Ask for ``qtype`` records of ``name``; never raises for DNS or network trouble.
+
+        ``dnssec`` sets DO (the DANE and DNSSEC checks); ``checking_disabled`` sets CD, which
+        asks a validating resolver for the answer even when validation fails. RRSIG records
+        that come with DO are not kept (they are counted in the note).
 
         A name that cannot be put in a query at all (a label over 63 octets, a name over 255,
         an empty label) raises ValueError: that is the caller's input, not an answer."""
-        key = (name.lower().rstrip(".") or ".", qtype.upper())  # the root keeps its dot
+        key = (name.lower().rstrip(".") or ".", qtype.upper(), dnssec, checking_disabled)
         try:
-            dns.name.from_text(key[0])
+            dns.name.from_text(key[0])  # the root keeps its dot
         except dns.exception.DNSException as exc:
             raise ValueError(f"{name[:80]!r} cannot be asked in DNS ({exc})") from None
         task = self._asked.get(key)
@@ -299,10 +318,11 @@ class DnsClient:
         """The PTR lookup for an IP address (reverse DNS)."""
         return await self.query(reverse_name(ip), "PTR")
 
-    async def _ask(self, name: str, qtype: str) -> Lookup:
+    async def _ask(self, name: str, qtype: str, dnssec: bool = False,
+                   checking_disabled: bool = False) -> Lookup:
         lookup: Lookup | None = None
         for ip, port in self.servers:
-            lookup = await self._ask_server(name, qtype, ip, port)
+            lookup = await self._ask_server(name, qtype, ip, port, dnssec, checking_disabled)
             if lookup.outcome not in {Outcome.TIMEOUT, Outcome.ERROR}:
                 break
         assert lookup is not None
@@ -310,10 +330,13 @@ class DnsClient:
             self._on_lookup(lookup)
         return lookup
 
-    async def _ask_server(self, name: str, qtype: str, ip: str, port: int) -> Lookup:
+    async def _ask_server(self, name: str, qtype: str, ip: str, port: int, dnssec: bool = False,
+                          checking_disabled: bool = False) -> Lookup:
         server = _where(ip, port)
-        request = dns.message.make_query(name, qtype, want_dnssec=False)
-        request.flags |= dns.flags.RD
+        request = dns.message.make_query(name, qtype, want_dnssec=dnssec)
+        request.flags |= dns.flags.RD | dns.flags.AD
+        if checking_disabled:
+            request.flags |= dns.flags.CD
         async with self._slots:
             t_ms = self._clock()
             started = time.monotonic()
@@ -341,6 +364,8 @@ class DnsClient:
                 )
             ms = (time.monotonic() - started) * 1000
         notes: list[str] = []
+        if checking_disabled:  # the same question may be in the view without CD: say which
+            notes.append("asked with checking disabled (CD): the resolver did not validate")
         if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN, dns.rcode.SERVFAIL,
                                     dns.rcode.REFUSED):
             notes.append(f"rcode {dns.rcode.to_text(response.rcode())}")
@@ -348,14 +373,20 @@ class DnsClient:
         strangers = sum(len(r) for r in response.answer) - sum(len(r) for r in answering)
         if strangers:
             notes.append(f"{strangers} answer record(s) for names that were not asked, ignored")
-        answer, cut = _records(answering)
-        authority, cut_authority = _records(response.authority)
+        signatures = sum(len(r) for r in (*answering, *response.authority)
+                         if r.rdtype in _DNSSEC_TYPES)
+        if signatures:
+            notes.append(f"{signatures} DNSSEC record(s) (RRSIG, NSEC) not kept")
+        answer, cut = _records([r for r in answering if r.rdtype not in _DNSSEC_TYPES])
+        authority, cut_authority = _records([r for r in response.authority
+                                             if r.rdtype not in _DNSSEC_TYPES])
         if cut or cut_authority:
             notes.append(f"{cut + cut_authority} record(s) beyond the first {MAX_RECORDS} of a "
                          "section, not kept")
         return Lookup(
             name, qtype, server, _outcome(response, qtype, answering),
             answer=answer, authority=authority, t_ms=t_ms, ms=ms, note="; ".join(notes),
+            authenticated=bool(response.flags & dns.flags.AD),
         )
 
     async def _exchange(self, request: dns.message.Message, ip: str, port: int) -> dns.message.Message:

@@ -10,8 +10,8 @@ probe only asks.
 
 The runner asks it in the background as soon as a diagnosis first uses its DNS client, so the
 question travels in the same round as the first real lookup and costs no time on the critical
-path; its answer is recorded as the fact :data:`FACT` before any rule could conclude "does not
-exist" from an NXDOMAIN.
+path; its answer is recorded as the fact ``RESOLVER_SANITY`` (:mod:`mxwizard.diagnosis.facts`)
+before any rule could conclude "does not exist" from an NXDOMAIN.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from dataclasses import dataclass
 
 from mxwizard.probes.dns import DnsClient, Lookup
 
-#: The name of the fact in the diagnosis's ``Facts`` (not a step id: no step observes it).
-FACT = "resolver-health"
 #: The sanity questions: the root's name servers must exist on any honest resolver. One
 #: question is enough for the proof; a second about root-servers.net would not hold on a
 #: private DNS tree (an intranet, the lab) whose root does not delegate it.

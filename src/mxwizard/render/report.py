@@ -7,23 +7,17 @@ from __future__ import annotations
 import json
 import textwrap
 
-from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.findings import Finding, Status
 from mxwizard.core.untrusted import visible
+from mxwizard.diagnosis.checks import question
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.render.dnsview import render_lookups
 
 _WIDTH = 78
-_KIND_TITLES = {
-    "receive": "Can mail reach {target}?",
-    "send": "Can mail from {target} be delivered?",
-    "relay": "Is {target} an open relay?",
-    "explain": "What does this bounce mean?",
-}
 
 
 def _title(diagnosis: Diagnosis) -> str:
-    target = diagnosis.target.get("shown") or " ".join(diagnosis.target.values())
-    return _KIND_TITLES.get(diagnosis.kind, "{target}").format(target=visible(target, 200))
+    return question(diagnosis.kind, diagnosis.target)
 
 
 def _lines(text: str) -> list[str]:
@@ -56,22 +50,54 @@ def _finding_text(finding: Finding) -> list[str]:
     return out
 
 
-def to_text(diagnosis: Diagnosis, details: bool = True) -> str:
+#: The checklist's statuses as the text report marks them (glyphs of the finding statuses).
+_ROW_MARKS = {"pass": Status.PASS.glyph, "fail": Status.FAIL.glyph, "not-checkable": Status.ERROR.glyph}
+
+
+def _checklist_lines(diagnosis: Diagnosis) -> list[str]:
+    """The big providers' sender rules, one line per rule under each provider (send checks)."""
+    if not diagnosis.checklist:
+        return []
+    out = ["", "Checklist: the big providers' sender rules"]
+    provider = ""
+    shown: set[str] = set()
+    for row in diagnosis.checklist:
+        if row.provider != provider:
+            provider = row.provider
+            out += [f"  {visible(provider, 100)} ({visible(row.source, 300)})"]
+        out.append(f"    {_ROW_MARKS.get(row.status, '?')} {row.status:13} {visible(row.rule, 200)}")
+        if row.status != "pass" and row.fix:
+            out.extend(_wrapped(row.fix, " " * 22) if row.fix not in shown
+                       else [" " * 22 + "(the fix is given above)"])
+            shown.add(row.fix)
+    return out
+
+
+#: How much a text report says: ``quiet`` the verdict and the failures with their fixes (for
+#: scripts and mail), ``normal`` every finding and the SMTP transcripts, ``verbose`` also every
+#: DNS answer with its timing (``check -q`` / ``check`` / ``check -v``).
+DETAIL_LEVELS = ("quiet", "normal", "verbose")
+
+
+def to_text(diagnosis: Diagnosis, details: bool = True, detail: str = "verbose") -> str:
     """The report for a terminal: verdict, problems by side with fixes, what is right, and
-    (with ``details``) the DNS lookups and SMTP transcripts it rests on."""
+    (with ``details``) the DNS lookups and SMTP transcripts it rests on, as ``detail`` says."""
+    if detail == "quiet":
+        return _quiet_text(diagnosis)
     verdict = diagnosis.verdict
     out = [
         _title(diagnosis),
         f"Verdict: {verdict.status.glyph} {verdict.status.value.upper()} - "
         f"{visible(verdict.summary, 300)}",
     ]
-    if verdict.side is not Side.NONE:
-        out.append(f"Where to look: {verdict.side.label}")
+    if verdict.where:
+        out.append(f"Where to look: {verdict.where}")
     for heading, findings in diagnosis.sections():
         out += ["", heading]
         for finding in findings:
             out.extend(_finding_text(finding))
-    if details and diagnosis.lookups:
+    out += _checklist_lines(diagnosis)
+    if details and detail == "verbose" and diagnosis.lookups:
         out += ["", f"DNS lookups ({len(diagnosis.lookups)})", render_lookups(diagnosis.lookups)]
     if details:
         for transcript in diagnosis.transcripts:
@@ -104,12 +130,17 @@ def to_markdown(diagnosis: Diagnosis) -> str:
         f"**Verdict:** {verdict.status.glyph} {verdict.status.value.upper()} — "
         f"{visible(verdict.summary, 300)}",
     ]
-    if verdict.side is not Side.NONE:
-        out += ["", f"**Where to look:** {verdict.side.label}"]
+    if verdict.where:
+        out += ["", f"**Where to look:** {verdict.where}"]
     for heading, findings in diagnosis.sections():
         out += ["", f"## {heading}", ""]
         for finding in findings:
             out += _md_finding(finding)
+    if diagnosis.checklist:
+        out += ["", "## Checklist: the big providers' sender rules", "",
+                "| Provider | Rule | Status |", "|---|---|---|"]
+        out += [f"| [{visible(r.provider, 100)}]({visible(r.source, 300)}) | "
+                f"{visible(r.rule, 200).replace('|', '/')} | {r.status} |" for r in diagnosis.checklist]
     if diagnosis.lookups:
         out += ["", "## DNS lookups", "", "~~~~", render_lookups(diagnosis.lookups), "~~~~"]
     for transcript in diagnosis.transcripts:
@@ -151,6 +182,18 @@ def to_json(diagnosis: Diagnosis) -> str:
 RENDERERS = {"text": to_text, "markdown": to_markdown, "json": to_json}
 
 
-def render(diagnosis: Diagnosis, fmt: str) -> str:
-    """Render in ``fmt`` (text, markdown or json)."""
+def _quiet_text(diagnosis: Diagnosis) -> str:
+    """``-q``: the verdict line, then each failure (and what could not be tested) with its fix."""
+    verdict = diagnosis.verdict
+    out = [f"{verdict.status.glyph} {verdict.status.value.upper()} - {visible(verdict.summary, 300)}"]
+    for finding in diagnosis.findings:
+        if finding.status in (Status.FAIL, Status.ERROR):
+            out.extend(_finding_text(finding))
+    return "\n".join(out) + "\n"
+
+
+def render(diagnosis: Diagnosis, fmt: str, detail: str = "verbose") -> str:
+    """Render in ``fmt`` (text, markdown or json); ``detail`` applies to text."""
+    if fmt == "text":
+        return to_text(diagnosis, detail=detail)
     return RENDERERS[fmt](diagnosis)

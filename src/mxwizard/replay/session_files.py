@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mxwizard import __version__
+from mxwizard.core.schema import SCHEMA_VERSION
 from mxwizard.core.transcript import (
     Annotator,
     Direction,
@@ -109,7 +110,8 @@ class Session:
 
     def to_json(self) -> dict[str, object]:
         """The session in the report's JSON shape (a subset: no findings)."""
-        out: dict[str, object] = {"mxwizard": __version__, "kind": self.kind, "target": dict(self.target)}
+        out: dict[str, object] = {"schema": SCHEMA_VERSION, "mxwizard": __version__, "kind": self.kind,
+                                  "target": dict(self.target)}
         if self.verdict:
             out["verdict"] = dict(self.verdict)
         out["transcripts"] = [t.to_json() for t in self.transcripts]
@@ -126,11 +128,18 @@ def session_of(diagnosis: Any) -> Session:
                    float(diagnosis.elapsed_ms))
 
 
+def file_name_for(kind: str, target: Mapping[str, str], extension: str, what: str = "") -> str:
+    """``mxwizard-[WHAT-]<kind>-<target><extension>``: a safe name in the current directory for
+    a file about one check (its report, its session), made of letters, digits, dots, hyphens
+    and underscores only, whatever the target holds."""
+    shown = target.get("domain") or next(iter(target.values()), "")
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "_", f"{kind}-{shown}")[:60].strip("._-") or "check"
+    return f"mxwizard-{what}-{slug}{extension}" if what else f"mxwizard-{slug}{extension}"
+
+
 def default_file_name(session: Session) -> str:
     """``mxwizard-session-<kind>-<target>.json``: a safe name in the current directory."""
-    target = session.target.get("domain") or next(iter(session.target.values()), "")
-    slug = re.sub(r"[^A-Za-z0-9.-]+", "_", f"{session.kind}-{target}")[:60].strip("._-") or "check"
-    return f"mxwizard-session-{slug}.json"
+    return file_name_for(session.kind, session.target, ".json", what="session")
 
 
 def save_session(session: Session, path: str | os.PathLike[str], *, replace: bool = False) -> Path:
@@ -449,7 +458,8 @@ def _lookup(raw: object, where: str) -> Lookup:
                   _OUTCOMES[rcode.upper()],
                   tuple(answers), (), _number(item.get("t_ms", 0.0), f"{where}.t_ms", MAX_T_MS),
                   _number(item.get("ms", 0.0), f"{where}.ms", MAX_T_MS),
-                  _string(item.get("note", ""), f"{where}.note", MAX_TEXT))
+                  _string(item.get("note", ""), f"{where}.note", MAX_TEXT),
+                  authenticated=item.get("ad") is True)  # validated by DNSSEC (the AD bit)
 
 
 def _record(line: str, where: str) -> Record:
@@ -651,9 +661,9 @@ def timeline(session: Session, *, dns: bool = True) -> list[Cue]:
 
 def _cue_json(cue: Cue) -> dict[str, object]:
     if cue.lookup is not None:
-        return {"type": "dns", **cue.lookup.to_json()}
+        return {"schema": SCHEMA_VERSION, "type": "dns", **cue.lookup.to_json()}
     assert cue.transcript is not None and cue.line is not None
-    return {"type": "smtp", "host": cue.transcript.host, "ip": cue.transcript.ip,
+    return {"schema": SCHEMA_VERSION, "type": "smtp", "host": cue.transcript.host, "ip": cue.transcript.ip,
             "port": cue.transcript.port, **cue.line.to_json()}
 
 

@@ -13,8 +13,7 @@ import contextlib
 import functools
 import importlib
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
@@ -22,25 +21,16 @@ from textual.binding import Binding, BindingType
 
 from mxwizard.core.settings import Settings
 from mxwizard.core.untrusted import visible
+from mxwizard.diagnosis.checks import CHECKS
 from mxwizard.ui import form_memory as memory
-from mxwizard.ui.checks import CHECKS
 from mxwizard.ui.commands import WizardCommands
+from mxwizard.ui.screens.base import PaletteCommand
+from mxwizard.ui.wizard import Result, Wizard
 
 if TYPE_CHECKING:  # the first screen must not wait for the diagnosis engine to load
     from mxwizard.core.findings import Finding
-    from mxwizard.diagnosis.result import Diagnosis
     from mxwizard.diagnosis.tree import Plan
-
-
-@dataclass(frozen=True)
-class Result:
-    """A finished diagnosis with what is needed to show it again or run it again."""
-
-    title: str
-    diagnosis: Diagnosis
-    #: The plan it ran (None for an explained bounce, which has no steps).
-    plan: Plan | None = None
-    settings: Settings | None = None
+    from mxwizard.lab.scenarios import Scenario
 
 
 #: Makes the lab: an async context manager yielding a world with ``point`` and ``scenarios``.
@@ -58,7 +48,8 @@ def clipboard_note(size: int, file_hint: str) -> str:
 
 
 class WizardApp(App[int]):
-    """mxwizard's terminal user interface."""
+    """mxwizard's terminal user interface (the :class:`~mxwizard.ui.wizard.Wizard` its screens
+    see)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "mxwizard"
@@ -81,7 +72,7 @@ class WizardApp(App[int]):
         #: Why the lab could not start (shown on the welcome screen), empty when all is well.
         self.lab_problem = ""
         #: The lab's scenarios (the lessons).
-        self.scenarios: list[Any] = []
+        self.scenarios: Sequence[Scenario] = ()
         self._save_forms = remember and not lab
         #: The values typed into each form, by check kind (kept while the app runs).
         self.form_values: dict[str, dict[str, str]] = memory.load() if self._save_forms else {}
@@ -119,7 +110,7 @@ class WizardApp(App[int]):
         else:
             self.world = world
             self.settings = world.point(self.settings)
-            self.scenarios = list(getattr(world, "scenarios", []))
+            self.scenarios = tuple(getattr(world, "scenarios", ()))
         finally:
             self.lab_ready.set()
         refresh = getattr(self.screen, "refresh_mode", None)
@@ -174,28 +165,27 @@ class WizardApp(App[int]):
             if not values:  # a first example from the lab: the required fields only, so that
                 # no optional value (a DKIM selector, say) adds a finding nobody asked for
                 scenario = next((s for s in self.scenarios if s.kind == choice), None)
-                example = check.values_from_args(scenario.args) if scenario is not None else {}
-                required = {f.name for f in check.fields if f.required}
-                values = {k: v for k, v in example.items() if k in required}
+                example = scenario.inputs if scenario is not None else {}
+                values = {f.name: example[f.name] for f in check.fields
+                          if f.required and f.name in example}
             self.push_screen(FormScreen(check, values))
 
     def _open_pending(self, choice: str) -> None:
         self.pending_choice = None
         self.open_choice(choice)
 
-    def open_scenario(self, scenario: Any) -> None:
-        """Open the form of a lab scenario's check, filled in with its arguments."""
-        from mxwizard.ui.screens.form import FormScreen
+    def open_scenario(self, scenario: Scenario) -> None:
+        """Open the form of a lab scenario's check, filled in with its inputs."""
+        from mxwizard.ui.screens.form import PRIVATE_NETWORK, FormScreen
 
-        check = CHECKS.get(str(scenario.kind))
-        if check is None:
-            self.notify("This lesson has no check form yet.", markup=False)
-            return
-        expect = ", ".join(str(e) for e in getattr(scenario, "expect", ()))
-        lesson = f"Lesson '{visible(str(scenario.name), 60)}': {visible(str(scenario.summary), 300)}"
+        expect = ", ".join(scenario.expect)
+        lesson = f"Lesson '{visible(scenario.name, 60)}': {visible(scenario.summary, 300)}"
         if expect:
             lesson += f"\nThe check should find: {visible(expect, 300)}"
-        self.push_screen(FormScreen(check, check.values_from_args(list(scenario.args)), lesson=lesson))
+        values = dict(scenario.inputs)
+        if scenario.network.private_network:
+            values[PRIVATE_NETWORK] = "yes"
+        self.push_screen(FormScreen(scenario.check, values, lesson=lesson))
 
     def remember_form(self, kind: str, values: dict[str, str]) -> None:
         """Keep a form's values, and save them for the next run (not in lab mode)."""
@@ -252,6 +242,16 @@ class WizardApp(App[int]):
         self.notify(clipboard_note(len(finding.fix), "e exports the whole report to a file"),
                     markup=False, timeout=10)
 
+    def palette_commands(self) -> list[PaletteCommand]:
+        """The app's own commands in the palette, whatever the screen."""
+        commands: list[PaletteCommand] = [("Start over", "Back to the first screen", self.go_home)]
+        if self.last_result is not None:
+            commands.append(("Show the last result", "The last finished check",
+                             self.show_last_result))
+        commands.append(("Help for this screen", "What you see here and which keys work",
+                         self.action_help))
+        return commands
+
     def action_help(self) -> None:
         """F1: the help page for the screen in front."""
         from mxwizard.ui.screens.help import HelpScreen
@@ -261,6 +261,11 @@ class WizardApp(App[int]):
         topic_of = getattr(self.screen, "help_topic", None)
         topic = topic_of() if callable(topic_of) else getattr(self.screen, "HELP_TOPIC", "welcome")
         self.push_screen(HelpScreen(str(topic)))
+
+
+def _is_a_wizard(app: WizardApp) -> Wizard:
+    """Never called: makes the type checker hold the app to the protocol its screens use."""
+    return app
 
 
 def run_app(settings: Settings, lab: bool) -> int:

@@ -1,8 +1,8 @@
 """The command palette (ctrl+p): jump to a step, switch tabs, export, start another check.
 
-Each screen lists its own commands (``WizardScreen.palette_commands``); this provider adds the
-app's few global ones and matches them against what the user types. Command names are shown as
-plain content, never as markup.
+Each screen lists its own commands (``WizardScreen.palette_commands``), and so does the app (its
+few global ones); this provider gathers both and matches them against what the user types.
+Command names are shown as plain content, never as markup.
 """
 
 from __future__ import annotations
@@ -17,19 +17,11 @@ class WizardCommands(Provider):
     """Commands of the screen the palette was opened on, plus the app's own."""
 
     def _commands(self) -> list[PaletteCommand]:
-        from mxwizard.ui.app import WizardApp
-
         commands: list[PaletteCommand] = []
-        source = getattr(self.screen, "palette_commands", None)
-        if callable(source):
-            commands += source()
-        app = self.app
-        if isinstance(app, WizardApp):
-            commands.append(("Start over", "Back to the first screen", app.go_home))
-            if app.last_result is not None:
-                commands.append(("Show the last result", "The last finished check", app.show_last_result))
-            commands.append(("Help for this screen", "What you see here and which keys work",
-                             app.action_help))
+        for source in (self.screen, self.app):
+            offered = getattr(source, "palette_commands", None)
+            if callable(offered):
+                commands += offered()
         return commands
 
     async def discover(self) -> Hits:

@@ -14,33 +14,51 @@ each attempt ends within its session budget (see :mod:`mxwizard.diagnosis.plans.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import Any
 
 from mxwizard.core.findings import Finding, Side, Status
 from mxwizard.core.inputs import MailAddress
-from mxwizard.diagnosis.plans.visits import SENDER_MX_HOSTS, Visit, decisive_reply, visit_in_order
+from mxwizard.diagnosis.facts import (
+    DELIVERY,
+    DKIM,
+    DMARC,
+    DNSBL,
+    HELO,
+    RDNS,
+    RECIPIENT_MX,
+    SPF,
+    Rehearsal,
+)
+from mxwizard.diagnosis.plans.visits import SENDER_MX_HOSTS, visit_in_order
 from mxwizard.diagnosis.rules.mx import judge_mx, judge_mx_hosts, reachable_hosts
-from mxwizard.diagnosis.rules.smtp import port25_blocked
-from mxwizard.diagnosis.runner import Context
-from mxwizard.diagnosis.tree import Facts, Step
-from mxwizard.knowledge.bounces import bounce_class
+from mxwizard.diagnosis.rules.smtp import decisive_reply, port25_blocked
+from mxwizard.diagnosis.tree import Context, FactKey, Facts, Step
+from mxwizard.knowledge.bounces import (
+    AUTH_FAILED,
+    BLOCKED_IP,
+    GREYLISTED,
+    RDNS_OR_HELO,
+    RELAY_DENIED,
+    bounce_class,
+)
 from mxwizard.knowledge.replies import meaning
 from mxwizard.probes.mx import MailRoute, mail_route
 from mxwizard.probes.smtp.session import ConnectOutcome
 
 #: Where a rejection class sends the reader: the steps of this diagnosis that explain it, by
 #: the words for each. A pointer names only steps that really ran, and says which did not.
-_POINTERS: dict[str, dict[str, str]] = {
-    "rdns-or-helo": {"rdns": "reverse DNS", "helo": "HELO"},
-    "blocked-ip": {"dnsbl": "blocklist"},
-    "auth-failed": {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC"},
+_POINTERS: dict[str, dict[FactKey[Any], str]] = {
+    RDNS_OR_HELO: {RDNS: "reverse DNS", HELO: "HELO"},
+    BLOCKED_IP: {DNSBL: "blocklist"},
+    AUTH_FAILED: {SPF: "SPF", DKIM: "DKIM", DMARC: "DMARC"},
 }
 _RELAY_DENIED = "the recipient's domain setup (their server does not accept it)"
 
 
 def _pointer(facts: Facts, bounce: str) -> str:
     """Where to read more about a rejection: the steps that ran, and those that could not."""
-    if bounce == "relay-denied":
+    if bounce == RELAY_DENIED:
         return f" See {_RELAY_DENIED}."
     steps = _POINTERS.get(bounce, {})
     ran = [words for step, words in steps.items() if step in facts]
@@ -50,19 +68,6 @@ def _pointer(facts: Facts, bounce: str) -> str:
         out += (f" The {' and '.join(missing)} could not be checked here (see the 'not checked' "
                 "findings); the rejection text is the evidence.")
     return out
-
-
-@dataclass(frozen=True)
-class Rehearsal:
-    """The visits of the rehearsal, in the order a sender makes them."""
-
-    sender: str
-    recipient: str
-    helo: str
-    visits: list[Visit]
-    #: MX hosts beyond the SENDER_MX_HOSTS most preferred, never tried because none of those
-    #: gave a final answer (a sender would queue the mail and try again later).
-    left_out: int = 0
 
 
 def _theirs(finding: Finding) -> Finding:
@@ -140,7 +145,7 @@ def _verdict(facts: Facts, rehearsal: Rehearsal) -> list[Finding]:
               f"{info.explanation}" + _pointer(facts, info.bounce_class or ""))
     fix = cls.fix if cls else "Read the server's answer in the transcript; it names the reason."
     if reply.transient:
-        return [Finding("delivery.deferred", Status.INFO if info.bounce_class == "greylisted"
+        return [Finding("delivery.deferred", Status.INFO if info.bounce_class == GREYLISTED
                         else Status.WARN, f"{last.host} defers the mail ({reply.code})",
                         detail=detail, fix=fix, side=side, evidence=evidence)]
     return [Finding("delivery.rejected", Status.FAIL, f"{last.host} refuses the mail ({reply.code})",
@@ -149,7 +154,7 @@ def _verdict(facts: Facts, rehearsal: Rehearsal) -> list[Finding]:
 
 def delivery_steps(sender: MailAddress, recipient: MailAddress,
                    helo_of: Callable[[Facts], str],
-                   helo_after: tuple[str, ...] = ()) -> list[Step[object]]:
+                   helo_after: tuple[FactKey[Any], ...] = ()) -> list[Step[Any]]:
     """The rehearsal's two steps: the recipient's MX, then the conversation with it.
 
     ``helo_of`` gives the HELO name to say (``--helo``, or one derived from earlier facts such as
@@ -161,7 +166,7 @@ def delivery_steps(sender: MailAddress, recipient: MailAddress,
         return await mail_route(ctx.dns, domain)
 
     async def observe_delivery(ctx: Context) -> Rehearsal:
-        found: MailRoute = ctx.facts["recipient-mx"]
+        found = ctx.facts[RECIPIENT_MX]
         name = helo_of(ctx.facts)
         hosts = reachable_hosts(ctx.facts, found.hosts)
         visits = await visit_in_order(ctx, hosts, helo=name,
@@ -173,19 +178,19 @@ def delivery_steps(sender: MailAddress, recipient: MailAddress,
         return Rehearsal(str(sender), str(recipient), name, visits, left_out)
 
     def no_hosts(facts: Facts) -> str:
-        route: MailRoute = facts["recipient-mx"]
+        route = facts[RECIPIENT_MX]
         if reachable_hosts(facts, route.hosts):
             return ""
         return (f"no MX host of {route.mx.domain} has an address to deliver to (see the findings "
                 "about the recipient's domain above)")
 
     return [
-        Step("recipient-mx", f"Where mail for {recipient.domain.text} goes",
+        Step(RECIPIENT_MX, f"Where mail for {recipient.domain.text} goes",
              "Your server looks up the recipient domain's MX records to find where to deliver.",
-             observe_mx, judge_recipient_mx, budget=6.5),  # type: ignore[arg-type]
-        Step("delivery", "Delivery rehearsal",
+             observe_mx, judge_recipient_mx, budget=6.5),
+        Step(DELIVERY, "Delivery rehearsal",
              "We talk to the recipient's server the way yours would, up to the point where the "
              "message would be sent. Its answer is the receiver's verdict on your server.",
-             observe_delivery, judge_rehearsal,  # type: ignore[arg-type]
-             after=("recipient-mx", *helo_after), skip=no_hosts, budget=40),
+             observe_delivery, judge_rehearsal,
+             after=(RECIPIENT_MX, *helo_after), skip=no_hosts, budget=40),
     ]

@@ -11,19 +11,22 @@ preferred hosts are visited, a note names the others, and each session ends with
 
 from __future__ import annotations
 
+from typing import Any
+
 from mxwizard.core.findings import Finding, Side, Status
 from mxwizard.core.inputs import Domain, MailAddress
+from mxwizard.diagnosis.facts import MX, MX_HOSTS, SMTP, MailWalk
+from mxwizard.diagnosis.plans.transport import transport_steps
 from mxwizard.diagnosis.plans.visits import MAX_MX_HOSTS, PROBE_HELO, most_preferred, visit_all
 from mxwizard.diagnosis.rules.mx import judge_hosts, judge_mx, reachable_hosts
-from mxwizard.diagnosis.rules.smtp import MailWalk, judge_smtp
-from mxwizard.diagnosis.runner import Context
-from mxwizard.diagnosis.tree import Facts, Plan, Step
+from mxwizard.diagnosis.rules.smtp import judge_smtp
+from mxwizard.diagnosis.tree import Context, Facts, Plan, Step
 from mxwizard.probes.dns import Outcome
 from mxwizard.probes.mx import MxFacts, MxHost, mx_hosts, mx_records
 
 
 def _no_hosts(facts: Facts) -> str:
-    mx: MxFacts = facts["mx"]
+    mx = facts[MX]
     if [t for t in mx.targets if not t.is_null] or mx.fallback_addresses:
         return ""
     if mx.mx.outcome.is_failure or any(lookup.outcome.is_failure for lookup in mx.fallback):
@@ -34,7 +37,7 @@ def _no_hosts(facts: Facts) -> str:
 
 
 def _no_addresses(facts: Facts) -> str:
-    hosts: list[MxHost] | None = facts.get("mx-hosts")
+    hosts = facts.get(MX_HOSTS)
     if hosts is None:
         return "there is no mail host to connect to"
     if reachable_hosts(facts, hosts):
@@ -49,10 +52,10 @@ def _no_addresses(facts: Facts) -> str:
 def judge_walk(facts: Facts, walk: MailWalk) -> list[Finding]:
     """The SMTP rules on the visits, and a note naming the MX hosts that were not visited."""
     findings = judge_smtp(facts, walk)
-    hosts = reachable_hosts(facts, facts["mx-hosts"])
+    hosts = reachable_hosts(facts, facts[MX_HOSTS])
     visited, left_out = most_preferred(hosts, MAX_MX_HOSTS)
     if left_out:
-        domain: str = facts["mx"].domain
+        domain = facts[MX].domain
         shown = [f"MX {h.preference} {h.host}: not tested" for h in left_out[:10]]
         if len(left_out) > len(shown):
             shown.append(f"... and {len(left_out) - len(shown)} more")
@@ -77,13 +80,13 @@ def plan(domain: Domain, mailbox: MailAddress | None = None) -> Plan:
         return await mx_records(ctx.dns, name)
 
     async def observe_hosts(ctx: Context) -> list[MxHost]:
-        return await mx_hosts(ctx.dns, ctx.facts["mx"])
+        return await mx_hosts(ctx.dns, ctx.facts[MX])
 
     postmaster = f"postmaster@{name}"
     recipients = [postmaster] + ([str(mailbox)] if mailbox is not None else [])
 
     async def observe_smtp(ctx: Context) -> MailWalk:
-        visits = await visit_all(ctx, reachable_hosts(ctx.facts, ctx.facts["mx-hosts"]),
+        visits = await visit_all(ctx, reachable_hosts(ctx.facts, ctx.facts[MX_HOSTS]),
                                  helo=PROBE_HELO, sender="",
                                  recipients=recipients)
         return MailWalk(visits, postmaster, str(mailbox) if mailbox is not None else None)
@@ -91,20 +94,19 @@ def plan(domain: Domain, mailbox: MailAddress | None = None) -> Plan:
     target = {"domain": name, "shown": domain.shown}
     if mailbox is not None:
         target["mailbox"] = str(mailbox)
-    steps: list[Step[object]] = [
-        Step("mx", "MX records",
+    steps: list[Step[Any]] = [
+        Step(MX, "MX records",
              "MX records tell every sender on the internet which server takes mail for the "
              "domain. Without them, or with wrong ones, mail cannot find its way.",
-             observe_mx, judge_mx, budget=2.5),  # type: ignore[arg-type]
-        Step("mx-hosts", "MX hosts and their addresses",
+             observe_mx, judge_mx, budget=2.5),
+        Step(MX_HOSTS, "MX hosts and their addresses",
              "Each MX record must name a real host with a public address; senders connect to "
              "that address. Reverse DNS of the address shows who runs it.",
-             observe_hosts, judge_hosts, after=("mx",), skip=_no_hosts,  # type: ignore[arg-type]
-             budget=3.5),
-        Step("smtp", "Mail servers (SMTP)",
+             observe_hosts, judge_hosts, after=(MX,), skip=_no_hosts, budget=3.5),
+        Step(SMTP, "Mail servers (SMTP)",
              "A sender connects to each MX host on port 25 and offers the mail. We do the same, "
              "up to the point where the message itself would be sent, and read every answer.",
-             observe_smtp, judge_walk, after=("mx-hosts",), skip=_no_addresses,  # type: ignore[arg-type]
-             budget=16),
+             observe_smtp, judge_walk, after=(MX_HOSTS,), skip=_no_addresses, budget=16),
     ]
+    steps += transport_steps(name)  # MTA-STS, TLS-RPT, DANE beside the SMTP visits, then TLS
     return Plan("receive", target, tuple(steps))

@@ -16,20 +16,20 @@ the server already said yes to relaying: a "closed" from half a test would be a 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from mxwizard.core.findings import Finding, Side, Status
 from mxwizard.core.inputs import HostPort
 from mxwizard.core.transcript import endpoint
 from mxwizard.core.untrusted import visible
-from mxwizard.diagnosis.plans.visits import Visit, smtp_slot
+from mxwizard.diagnosis.facts import RELAY, Attempt, RelayTest, Variant, Visit
+from mxwizard.diagnosis.plans.visits import smtp_slot
 from mxwizard.diagnosis.rules.dns import unanswered
 from mxwizard.diagnosis.rules.smtp import _anomalies, _connection
 from mxwizard.diagnosis.rules.vantage import probe_refused, refusal_of_probe
-from mxwizard.diagnosis.runner import Context
-from mxwizard.diagnosis.tree import Facts, Plan, Step
+from mxwizard.diagnosis.tree import Context, Facts, Plan, Step
+from mxwizard.knowledge.bounces import RELAY_DENIED
 from mxwizard.knowledge.replies import meaning
-from mxwizard.probes.dns import Lookup
 from mxwizard.probes.smtp.session import Command, Reply, SessionFacts, SmtpConversation
 
 #: The HELO name of the relay test: a name nobody owns, so nothing is impersonated.
@@ -46,17 +46,6 @@ FOREIGN_RECIPIENT = "relay-test@example.com"
 RELAY_TIMEOUTS = 10
 
 
-@dataclass(frozen=True)
-class Variant:
-    """One way of asking the server to relay."""
-
-    label: str
-    mail_from: str
-    rcpt_to: str
-    #: True for the plain forms: a yes to these is an open relay, not a parsing quirk.
-    plain: bool
-
-
 def variants(own: str) -> list[Variant]:
     """The address tricks, with ``own`` the server's own domain (or its ``[address]``)."""
     local, domain = FOREIGN_RECIPIENT.split("@")
@@ -70,28 +59,6 @@ def variants(own: str) -> list[Variant]:
         Variant("source route", FOREIGN_SENDER, f"@{own}:{FOREIGN_RECIPIENT}", False),
         Variant("bang path", FOREIGN_SENDER, f"{domain}!{local}@{own}", False),
     ]
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One variant and the server's answers to its MAIL FROM and RCPT TO."""
-
-    variant: Variant
-    mail: Reply | None
-    rcpt: Reply | None
-
-
-@dataclass
-class RelayTest:
-    """The whole relay test against one server."""
-
-    host: str
-    ip: str | None
-    port: int
-    lookup: Lookup | None = None
-    session: SessionFacts | None = None
-    attempts: list[Attempt] = field(default_factory=list)
-    auth_required: Reply | None = None
 
 
 def _own_domain(host: str, ip: str) -> str:
@@ -225,7 +192,7 @@ def judge_relay(facts: Facts, test: RelayTest) -> list[Finding]:
                                   evidence, "relay.untested", Status.ERROR)]
     straight = [reply for attempt, reply in answers if attempt.variant.plain]
     denied = [reply for reply in straight if reply is not None and not reply.transient
-              and meaning(reply.code, reply.text).bounce_class == "relay-denied"]
+              and meaning(reply.code, reply.text).bounce_class == RELAY_DENIED]
     if denied and all(reply is not None and reply.code >= 500 for reply in straight):
         return [Finding("relay.closed", Status.PASS, f"{where} is not an open relay",
                         detail=(f"It refused all {len(test.attempts)} ways of relaying mail from "
@@ -282,7 +249,7 @@ def plan(server: HostPort) -> Plan:
 
     shown = server.host if server.port is None else endpoint(server.host, server.port)
     return Plan("relay", {"server": shown, "shown": shown}, (
-        Step("relay", "Open relay test",
+        Step(RELAY, "Open relay test",
              "An open relay passes on mail from anyone to anyone. Spammers hunt for them, and "
              "blocklists list them within hours. We try the usual tricks without sending a message.",
              observe, judge_relay, budget=24),

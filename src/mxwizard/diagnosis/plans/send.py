@@ -16,11 +16,28 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from mxwizard.core.inputs import MAX_MESSAGE_BYTES, InputError, MailAddress, read_regular_file
+from mxwizard.diagnosis.facts import (
+    DKIM,
+    DMARC,
+    DMARC_ALIGNMENT,
+    DNSBL,
+    HELO,
+    IDENTITY,
+    IP,
+    RDNS,
+    SENDER_DOMAIN,
+    SPF,
+    BlocklistFacts,
+    DkimFacts,
+    SpfFacts,
+)
 from mxwizard.diagnosis.plans.delivery import delivery_steps
-from mxwizard.diagnosis.rules.blocklists import BlocklistFacts, judge_blocklists
-from mxwizard.diagnosis.rules.dkim import DkimFacts, judge_dkim
+from mxwizard.diagnosis.plans.transport import checklist_step
+from mxwizard.diagnosis.rules.blocklists import judge_blocklists
+from mxwizard.diagnosis.rules.dkim import judge_dkim
 from mxwizard.diagnosis.rules.dmarc import judge_alignment, judge_dmarc_record
 from mxwizard.diagnosis.rules.identity import (
     judge_helo,
@@ -32,25 +49,18 @@ from mxwizard.diagnosis.rules.identity import (
 )
 from mxwizard.diagnosis.rules.identity_table import judge_identity
 from mxwizard.diagnosis.rules.reconcile import reconcile_send
-from mxwizard.diagnosis.rules.spf import SpfFacts, judge_spf
-from mxwizard.diagnosis.runner import Context
-from mxwizard.diagnosis.tree import Facts, Plan, Step
+from mxwizard.diagnosis.rules.spf import judge_spf
+from mxwizard.diagnosis.tree import Context, Facts, Plan, Step
 from mxwizard.knowledge.blocklists import DEFAULT_DOMAIN_LISTS, DEFAULT_IP_LISTS, ListKind, blocklist
 from mxwizard.probes.blocklists import blocklist_sweep
 from mxwizard.probes.dkim import dkim_key, from_domain_of, verify_message
 from mxwizard.probes.dmarc import DmarcFacts, dmarc_record
-from mxwizard.probes.dns import Lookup, system_nameservers
+from mxwizard.probes.dns import system_nameservers
 from mxwizard.probes.helo import HeloFacts, helo_facts, is_bare
 from mxwizard.probes.mx import MailRoute, mail_route
 from mxwizard.probes.public_ip import PublicIp, Scope, address_scope, detect_public_ip
 from mxwizard.probes.reverse_dns import ReverseDns, reverse_dns
 from mxwizard.probes.spf import check_spf, include_tree
-
-
-def _recorder(ctx: Context) -> Callable[[Lookup], None]:
-    """Where lookups made by a probe's own DNS client (an echo server, the lab's whoami) go, so
-    they appear in the diagnosis's DNS view like every other lookup."""
-    return ctx.record_lookup
 
 
 def _read_message(path: str) -> tuple[bytes, str]:
@@ -68,7 +78,7 @@ def _helo_unknown(helo: str | None) -> Callable[[Facts], str]:
     def unknown(facts: Facts) -> str:
         if helo:
             return ""
-        rdns: ReverseDns | None = facts.get("rdns")
+        rdns = facts.get(RDNS)
         if rdns is not None and rdns.names:
             return ""
         return ("the HELO name your server says is not known: give it with --helo (it is the "
@@ -82,7 +92,7 @@ def helo_name(helo: str | None, facts: Facts, fallback: str = "") -> str:
     ``fallback``."""
     if helo:
         return helo
-    rdns: ReverseDns | None = facts.get("rdns")
+    rdns = facts.get(RDNS)
     names = (rdns.confirmed_names or list(rdns.names)) if rdns is not None else []
     return names[0] if names else fallback
 
@@ -99,7 +109,8 @@ def plan(sender: MailAddress, recipient: MailAddress, ip: str | None = None, hel
         servers = [settings.resolver] if settings.resolver else system_nameservers()
         found = await detect_public_ip(
             servers, settings.timeout, whoami_name=settings.whoami_name,
-            source_ip=settings.source_ip, on_lookup=_recorder(ctx), slots=ctx.slots,
+            # the echo's lookups are made by a client of its own: into the DNS view with them
+            source_ip=settings.source_ip, on_lookup=ctx.record_lookup, slots=ctx.slots,
             clock=ctx.clock)
         return replace(found, given=ip)
 
@@ -162,7 +173,7 @@ def plan(sender: MailAddress, recipient: MailAddress, ip: str | None = None, hel
         return None
 
     def no_dmarc_record(facts: Facts) -> str:
-        found: DmarcFacts = facts["dmarc"]
+        found = facts[DMARC]
         if found.record is not None and not found.several:
             return ""
         return "there is no single DMARC record to hold this send against (see the DMARC finding)"
@@ -170,56 +181,54 @@ def plan(sender: MailAddress, recipient: MailAddress, ip: str | None = None, hel
     target = {"from": str(sender), "to": str(recipient), "shown": f"{sender} to {recipient}"}
     target.update({k: v for k, v in (("ip", ip), ("helo", helo), ("dkim_selector", dkim_selector),
                                      ("message", message)) if v})
-    steps: list[Step[object]] = [
-        Step("ip", "Your server's public IP address",
+    steps: list[Step[Any]] = [
+        Step(IP, "Your server's public IP address",
              "Receivers judge the address your mail comes from. Behind a home router that is the "
              "router's public address, not the one your server knows itself by.",
-             observe_ip, judge_ip, budget=2.5),  # type: ignore[arg-type]
-        Step("sender-domain", f"Your sender domain {sender.domain.text}",
+             observe_ip, judge_ip, budget=2.5),
+        Step(SENDER_DOMAIN, f"Your sender domain {sender.domain.text}",
              "Receivers refuse senders whose domain does not exist or cannot take replies.",
-             observe_sender_domain, judge_sender_domain, budget=2.5),  # type: ignore[arg-type]
-        Step("rdns", "Reverse DNS of your IP",
+             observe_sender_domain, judge_sender_domain, budget=2.5),
+        Step(RDNS, "Reverse DNS of your IP",
              "The first thing a receiver does is look up the name behind your address and check "
              "that it points back. No name, or a home-connection name, is a common reason for "
-             "refusal.", observe_rdns, judge_rdns, after=("ip",), skip=why_no_ip,  # type: ignore[arg-type]
-             budget=2.5),
-        Step("helo", "Your server's HELO name",
+             "refusal.", observe_rdns, judge_rdns, after=(IP,), skip=why_no_ip, budget=2.5),
+        Step(HELO, "Your server's HELO name",
              "Your server introduces itself with a name in HELO/EHLO. It must be a real public "
              "name, ideally the same as your reverse DNS name.",
-             observe_helo, lambda facts, found: judge_helo(facts, found, domain),  # type: ignore[arg-type]
-             after=("ip", "rdns"), skip=_helo_unknown(helo), budget=1.5),
-        Step("dnsbl", "Blocklists",
+             observe_helo, lambda facts, found: judge_helo(facts, found, domain),
+             after=(IP, RDNS), skip=_helo_unknown(helo), budget=1.5),
+        Step(DNSBL, "Blocklists",
              "Receivers ask public blocklists about your address. A listing means refusal at "
              "many of them, and each list says why.",
-             observe_blocklists, judge_blocklists, after=("ip",), skip=why_no_ip,  # type: ignore[arg-type]
-             budget=3.5),
-        Step("spf", "SPF",
+             observe_blocklists, judge_blocklists, after=(IP,), skip=why_no_ip, budget=3.5),
+        Step(SPF, "SPF",
              "The SPF record of your domain lists the addresses allowed to send its mail. "
              "Receivers check that yours is among them.",
-             observe_spf, judge_spf, after=("ip",),  # type: ignore[arg-type]
-             budget=4.5),
-        Step("dkim", "DKIM",
+             observe_spf, judge_spf, after=(IP,), budget=4.5),
+        Step(DKIM, "DKIM",
              "DKIM signs each message with a key whose public half is in your DNS, so receivers "
              "can tell the mail really comes from your domain and was not changed.",
-             observe_dkim, judge_dkim, budget=3.5),  # type: ignore[arg-type]
-        Step("dmarc", "DMARC record",
+             observe_dkim, judge_dkim, budget=3.5),
+        Step(DMARC, "DMARC record",
              "DMARC tells receivers what to do with mail that fails SPF and DKIM for your domain.",
-             observe_dmarc, judge_dmarc_record, budget=2.5),  # type: ignore[arg-type]
-        Step("dmarc-alignment", "DMARC for this message",
+             observe_dmarc, judge_dmarc_record, budget=2.5),
+        Step(DMARC_ALIGNMENT, "DMARC for this message",
              "DMARC passes only if SPF or DKIM passes for your own domain (the one in From).",
              nothing_to_observe, lambda facts, _none: judge_alignment(facts, domain),
-             after=("spf", "dkim", "dmarc"), skip=no_dmarc_record, budget=0.5),
-        Step("identity", "Your server's identity at a glance",
+             after=(SPF, DKIM, DMARC), skip=no_dmarc_record, budget=0.5),
+        Step(IDENTITY, "Your server's identity at a glance",
              "Address, reverse DNS, HELO name and sender domain side by side, the way a receiver "
              "compares them.",
              nothing_to_observe,
              lambda facts, _none: judge_identity(facts, usable_ip(facts) or "", domain),
-             after=("ip", "rdns", "helo", "sender-domain", "spf"), skip=why_no_ip, budget=0.5),
+             after=(IP, RDNS, HELO, SENDER_DOMAIN, SPF), skip=why_no_ip, budget=0.5),
     ]
     # The delivery rehearsal: it needs the HELO name the server says, which without --helo comes
     # from the PTR; it does not wait for the identity checks otherwise.
     steps += delivery_steps(
         sender, recipient,
         helo_of=lambda facts: helo_name(helo, facts, fallback=f"mail.{domain}"),
-        helo_after=() if helo else ("rdns",))
+        helo_after=() if helo else (RDNS,))
+    steps.append(checklist_step(domain, message))  # Gmail's, Yahoo's and Outlook.com's rules
     return Plan("send", target, tuple(steps), reconcile=reconcile_send)

@@ -16,7 +16,8 @@ The bounds of the visits live here (the index of every SMTP bound is in
 :mod:`mxwizard.probes.smtp.session`): each session ends within ``SESSION_TIMEOUTS`` × ``--timeout``;
 at most :data:`MAX_MX_HOSTS` hosts of a domain are visited (:data:`SENDER_MX_HOSTS` in the
 delivery rehearsal, as senders do), the most preferred first; and at most :data:`SMTP_SESSIONS`
-sessions of one diagnosis are open at once, in a pool of their own beside the DNS concurrency.
+sessions of one diagnosis are open at once, in a pool of their own beside the DNS concurrency
+(``Context.smtp_sessions``, which the runner makes for each diagnosis).
 """
 
 from __future__ import annotations
@@ -24,16 +25,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import weakref
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-from mxwizard.diagnosis.runner import Context
+from mxwizard.diagnosis.facts import Visit, family
+from mxwizard.diagnosis.rules.smtp import decisive_reply
+from mxwizard.diagnosis.tree import SMTP_SESSIONS as SMTP_SESSIONS  # the bound of the pool
+from mxwizard.diagnosis.tree import Context
+from mxwizard.knowledge.bounces import GREYLISTED
 from mxwizard.knowledge.replies import meaning
 from mxwizard.probes.mx import MxHost
 from mxwizard.probes.public_ip import Scope, address_scope
 from mxwizard.probes.smtp.reachability import other_ports
-from mxwizard.probes.smtp.session import Command, ConnectOutcome, Reply, SessionFacts, smtp_session
+from mxwizard.probes.smtp.session import Command, ConnectOutcome, SessionFacts, smtp_session
 
 #: How long a visit waits before retrying a greylisted recipient. Real greylists often want
 #: minutes; we wait a few seconds at most and say so when the retry is still deferred.
@@ -48,25 +52,13 @@ MAX_MX_HOSTS = 10
 #: Most MX hosts the delivery rehearsal tries, in preference order, as senders do: Postfix tries
 #: at most 5 addresses (smtp_mx_address_limit), Exim 5 hosts (hosts_max_try).
 SENDER_MX_HOSTS = 5
-#: Most SMTP sessions one diagnosis has open at once: a pool of their own, beside the DNS
-#: concurrency (``Settings.concurrency``, which they count against too), so that a domain with
-#: many MX hosts gets a few sessions at a time, like a sender's, not one per host at once.
-SMTP_SESSIONS = 8
-
-#: One session pool per diagnosis, found by the diagnosis's own semaphore (``Context.slots``),
-#: so that it lives exactly as long as the diagnosis does.
-_pools: weakref.WeakKeyDictionary[asyncio.Semaphore, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 
 @contextlib.asynccontextmanager
 async def smtp_slot(ctx: Context) -> AsyncIterator[None]:
     """Hold one of the diagnosis's :data:`SMTP_SESSIONS` session slots (and one network slot)
     while an SMTP session runs: the time a session waits here is not part of its budget."""
-    pool = _pools.get(ctx.slots)
-    if pool is None:
-        pool = _pools[ctx.slots] = asyncio.Semaphore(
-            max(1, min(SMTP_SESSIONS, ctx.settings.concurrency)))
-    async with pool, ctx.slots:
+    async with ctx.smtp_sessions, ctx.slots:
         yield
 
 
@@ -75,36 +67,6 @@ def most_preferred(hosts: list[MxHost], limit: int) -> tuple[list[MxHost], list[
     out); hosts of equal preference keep the order DNS gave them."""
     ordered = sorted(hosts, key=lambda h: h.preference)
     return ordered[:limit], ordered[limit:]
-
-
-@dataclass(frozen=True)
-class Visit:
-    """What one MX host did with our attempt to deliver (and the retry after greylisting)."""
-
-    preference: int
-    host: str
-    ip: str
-    first: SessionFacts
-    retry: SessionFacts | None = None
-    #: When the SMTP port timed out: what other ports of the host answered (see reachability).
-    other_ports: dict[int, str] = field(default_factory=dict)
-    #: The host's addresses of its other address family, visited too (dual-stack hosts only).
-    alternates: tuple[Visit, ...] = ()
-
-    @property
-    def final(self) -> SessionFacts:
-        """The session whose answer counts (the retry, if there was one)."""
-        return self.retry or self.first
-
-    @property
-    def attempts(self) -> list[Visit]:
-        """This visit and its alternates, one per address family, IPv6 first (as tried)."""
-        return sorted((self, *self.alternates), key=lambda v: -family(v.ip))
-
-
-def family(ip: str) -> int:
-    """4 or 6: the address family of ``ip``, as the rules name it."""
-    return ipaddress.ip_address(ip).version
 
 
 def addresses_to_try(host: MxHost, own_networks: tuple[str, ...] = ()) -> list[str]:
@@ -142,26 +104,11 @@ def source_for(destination: str, source: str | None) -> str | None:
     return f"::ffff:{src_v4}" if dst.version == 6 else str(src_v4)
 
 
-def decisive_reply(session: SessionFacts) -> Reply | None:
-    """The reply that decided the attempt: the first refusal or deferral (greeting, HELO, MAIL,
-    RCPT), else the last RCPT reply. STARTTLS refusals do not decide: senders go on in clear."""
-    if session.banner is not None and session.banner.code >= 400:
-        return session.banner
-    for exchange in session.exchanges:
-        reply = exchange.reply
-        if exchange.verb in {"STARTTLS", "QUIT"} or reply is None:
-            continue
-        if reply.code >= 400:
-            return reply
-    rcpt = session.last("RCPT")
-    return rcpt.reply if rcpt is not None else None
-
-
 def _greylisted(session: SessionFacts) -> bool:
     for exchange in session.replies_to("RCPT"):
         reply = exchange.reply
         if reply is not None and reply.transient and \
-                meaning(reply.code, reply.text).bounce_class == "greylisted":
+                meaning(reply.code, reply.text).bounce_class == GREYLISTED:
             return True
     return False
 

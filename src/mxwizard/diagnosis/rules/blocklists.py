@@ -11,10 +11,9 @@ about the user's server, and only a zone that passes its self-test can say it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mxwizard.core.findings import Finding, Side, Status
 from mxwizard.core.untrusted import visible
+from mxwizard.diagnosis.facts import BlocklistFacts
 from mxwizard.diagnosis.tree import Facts
 from mxwizard.knowledge.blocklists import (
     FIRST_FIX,
@@ -27,14 +26,6 @@ from mxwizard.knowledge.blocklists import (
 from mxwizard.probes.blocklists import BlocklistSweep, ZoneAnswer
 from mxwizard.probes.dns import Lookup, Outcome
 from mxwizard.render.dnsview import dig_command
-
-
-@dataclass(frozen=True)
-class BlocklistFacts:
-    """The sweeps of one diagnosis: the IP on the IP lists, the sender domain on domain lists."""
-
-    ip: BlocklistSweep | None
-    domain: BlocklistSweep | None = None
 
 
 def _shown(lookup: Lookup) -> str:

@@ -8,10 +8,9 @@ its own fix. These rules say which one it is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mxwizard.core.findings import Finding, Side, Status
 from mxwizard.core.untrusted import visible
+from mxwizard.diagnosis.facts import DkimFacts
 from mxwizard.diagnosis.rules.dns import unanswered
 from mxwizard.diagnosis.tree import Facts
 from mxwizard.probes.dkim import (
@@ -21,22 +20,10 @@ from mxwizard.probes.dkim import (
     RECOMMENDED_RSA_BITS,
     DkimKey,
     KeyState,
-    MessageCheck,
     SignatureCheck,
     Verdict,
 )
 from mxwizard.render.dnsview import dig_command
-
-
-@dataclass(frozen=True)
-class DkimFacts:
-    """The key under ``--dkim-selector`` and/or the signatures of ``--message``."""
-
-    domain: str
-    key: DkimKey | None = None
-    message: MessageCheck | None = None
-    #: Why the message file could not be read ("" when it was, or none was given).
-    unreadable: str = ""
 
 
 def _publish(selector: str, domain: str) -> str:

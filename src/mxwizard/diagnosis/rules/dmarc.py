@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from mxwizard.core.findings import Finding, Side, Status
 from mxwizard.core.untrusted import visible
-from mxwizard.diagnosis.rules.dkim import DkimFacts
+from mxwizard.diagnosis.facts import DKIM, DMARC, SPF
 from mxwizard.diagnosis.rules.dns import unanswered
-from mxwizard.diagnosis.rules.spf import SpfFacts
 from mxwizard.diagnosis.tree import Facts
 from mxwizard.probes.dkim import KeyState, Verdict
 from mxwizard.probes.dmarc import DmarcFacts, aligned
@@ -81,12 +80,12 @@ def judge_dmarc_record(facts: Facts, found: DmarcFacts) -> list[Finding]:
 
 def judge_alignment(facts: Facts, from_domain: str) -> list[Finding]:
     """dmarc.ok, dmarc.depends-on-dkim or dmarc.unaligned for this send."""
-    dmarc: DmarcFacts = facts["dmarc"]
+    dmarc = facts[DMARC]
     record = dmarc.record
     if record is None or dmarc.several:
         return []
-    spf: SpfFacts | None = facts.get("spf")
-    dkim: DkimFacts | None = facts.get("dkim")
+    spf = facts.get(SPF)
+    dkim = facts.get(DKIM)
     if dkim is not None and dkim.message is not None and dkim.message.from_domain:
         from_domain = dkim.message.from_domain
     lines: list[str] = []

@@ -17,9 +17,9 @@ from dataclasses import replace
 from enum import Enum
 
 from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.diagnosis.facts import RESOLVER_SANITY
 from mxwizard.diagnosis.tree import Facts
 from mxwizard.probes.dns import Lookup, Outcome
-from mxwizard.probes.resolver_health import FACT as RESOLVER_SANITY
 from mxwizard.probes.resolver_health import ResolverSanity
 from mxwizard.render.dnsview import dig_command
 
@@ -114,7 +114,7 @@ def resolver_broken(facts: Facts, *lookups: Lookup) -> Finding | None:
 
     The finding is the same whichever rule asks, so the runner shows it once."""
     sanity = facts.get(RESOLVER_SANITY)
-    if not isinstance(sanity, ResolverSanity):
+    if sanity is None:
         return None
     liars = {lk.server for lk in sanity.lookups
              if _sanity_verdict(lk) is ResolverVerdict.LIES}
@@ -133,7 +133,7 @@ def distrust_lying_resolver(facts: Facts, findings: list[Finding]) -> list[Findi
     none of them can be counted: ``dns.resolver-broken`` leads the report, and every fault or
     warning is kept but marked unconfirmed (``info``), so nothing is blamed on a lie."""
     sanity = facts.get(RESOLVER_SANITY)
-    if not isinstance(sanity, ResolverSanity) or resolver_verdict(sanity) is not ResolverVerdict.LIES:
+    if sanity is None or resolver_verdict(sanity) is not ResolverVerdict.LIES:
         return findings
     proof = next(lk for lk in sanity.lookups if _sanity_verdict(lk) is ResolverVerdict.LIES)
     broken = _broken(sanity, proof)

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from mxwizard.core.findings import Finding, Side, Status
 from mxwizard.core.untrusted import visible
+from mxwizard.diagnosis.facts import IP, RDNS
 from mxwizard.diagnosis.rules.dns import resolver_broken, unanswered
 from mxwizard.diagnosis.rules.mx import judge_mx_hosts
 from mxwizard.diagnosis.tree import Facts
@@ -51,7 +52,7 @@ HELO_SETTINGS = (
 def usable_ip(facts: Facts) -> str | None:
     """The address receivers will see, if it is known and public (any address on a private
     network the user controls)."""
-    found: PublicIp | None = facts.get("ip")
+    found = facts.get(IP)
     if found is None or found.address is None:
         return None
     public = address_scope(found.address, facts.settings.own_networks) is Scope.PUBLIC
@@ -63,7 +64,7 @@ def why_no_ip(facts: Facts) -> str:
     ``not-checked`` findings."""
     if usable_ip(facts) is not None:
         return ""
-    found: PublicIp | None = facts.get("ip")
+    found = facts.get(IP)
     if found is not None and found.given:
         scope = address_scope(found.given, facts.settings.own_networks)
         if scope is not Scope.PUBLIC:
@@ -272,7 +273,7 @@ def is_internal_name(name: str, own_networks: tuple[str, ...] = ()) -> bool:
 def suggested_helo(facts: Facts, sender_domain: str) -> str:
     """The name to advise: the confirmed, non-generic, public PTR name, else
     mail.SENDER-DOMAIN (never ``localhost``: a PTR that says so is no name to give the world)."""
-    rdns: ReverseDns | None = facts.get("rdns")
+    rdns = facts.get(RDNS)
     if rdns is not None:
         for name in rdns.confirmed_names:
             if "." in name.strip(".") and not is_internal_name(name) \
@@ -289,7 +290,7 @@ def judge_helo(facts: Facts, found: HeloFacts, sender_domain: str) -> list[Findi
                "give --helo NAME to check the name it really says.)") if found.assumed else ""
     advice = suggested_helo(facts, sender_domain)
     settings = HELO_SETTINGS.format(name=advice)
-    ip = usable_ip(facts) if "ip" in facts else None
+    ip = usable_ip(facts) if IP in facts else None
     if is_internal_name(name, facts.settings.own_networks):
         return [Finding(
             "helo.internal", Status.FAIL, f"Your server introduces itself as '{shown}', an internal name",
@@ -340,7 +341,8 @@ def judge_helo(facts: Facts, found: HeloFacts, sender_domain: str) -> list[Findi
             fix=(f"Either publish an A record '{shown}. IN A {ip or 'YOUR.PUBLIC.IP'}' or set the "
                  f"HELO name to {advice}.\n{settings}"),
             side=Side.YOU, evidence=evidence)]
-    ptr_names = [n.lower() for n in facts["rdns"].names] if "rdns" in facts else []
+    rdns = facts.get(RDNS)
+    ptr_names = [n.lower() for n in rdns.names] if rdns is not None else []
     if ip and ip not in found.addresses and name.lower() not in ptr_names:
         return [Finding(
             "helo.mismatch", Status.WARN, f"The HELO name '{shown}' does not match your address",

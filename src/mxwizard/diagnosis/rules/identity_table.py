@@ -11,13 +11,10 @@ from dataclasses import dataclass
 
 from mxwizard.core.findings import Finding, Status
 from mxwizard.core.untrusted import visible
+from mxwizard.diagnosis.facts import HELO, RDNS, SENDER_DOMAIN, SPF
 from mxwizard.diagnosis.rules.identity import is_internal_name, looks_generic
 from mxwizard.diagnosis.rules.mx import reachable_hosts
-from mxwizard.diagnosis.rules.spf import SpfFacts
 from mxwizard.diagnosis.tree import Facts
-from mxwizard.probes.helo import HeloFacts
-from mxwizard.probes.mx import MailRoute
-from mxwizard.probes.reverse_dns import ReverseDns
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,7 @@ class Row:
 def identity_rows(facts: Facts, ip: str, sender_domain: str) -> list[Row]:
     """The rows, from whatever the earlier steps observed."""
     rows = [Row("IP address", ip, True)]
-    rdns: ReverseDns | None = facts.get("rdns")
+    rdns = facts.get(RDNS)
     if rdns is not None:
         name = rdns.names[0] if rdns.names else ""
         generic = looks_generic(name, ip) if name else ""
@@ -54,7 +51,7 @@ def identity_rows(facts: Facts, ip: str, sender_domain: str) -> list[Row]:
             rows.append(Row("PTR → address", ", ".join(back) or "(none)", ip in back,
                             "450 4.7.25 Client host rejected: cannot find your hostname "
                             "(Postfix), 550-5.7.25 (Gmail)"))
-    helo: HeloFacts | None = facts.get("helo")
+    helo = facts.get(HELO)
     if helo is not None:
         label = "HELO (assumed)" if helo.assumed else "HELO name"
         fqdn = "." in helo.name or helo.literal is not None
@@ -69,7 +66,7 @@ def identity_rows(facts: Facts, ip: str, sender_domain: str) -> list[Row]:
                             ip in helo.addresses or (rdns is not None and helo.name in rdns.names),
                             "450 4.7.1 Helo command rejected: Host not found (Postfix)"
                             if not helo.addresses else "counted as spam (HELO does not match)"))
-    route: MailRoute | None = facts.get("sender-domain")
+    route = facts.get(SENDER_DOMAIN)
     if route is not None:
         sender = route.mx
         targets = [t.host for t in sender.targets if not t.is_null]
@@ -78,7 +75,7 @@ def identity_rows(facts: Facts, ip: str, sender_domain: str) -> list[Row]:
         rows.append(Row("Its MX", ", ".join(targets) or ", ".join(sender.fallback_addresses)
                         or "(none)", bool(reachable_hosts(facts, route.hosts)),
                         "450 4.1.8 Sender address rejected: Domain not found (Postfix)"))
-    spf: SpfFacts | None = facts.get("spf")
+    spf = facts.get(SPF)
     if spf is not None and spf.mailfrom is not None:
         record = spf.tree.record.text if spf.tree.record else "(no SPF record)"
         rows.append(Row("Its SPF", f"{record}  → {spf.mailfrom.result} for {ip}",

@@ -7,6 +7,7 @@ CNAME, no address, private address, reverse DNS). Pure functions of what ``probe
 from __future__ import annotations
 
 from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.diagnosis.facts import MX
 from mxwizard.diagnosis.rules.dns import resolver_broken, unanswered
 from mxwizard.diagnosis.tree import Facts
 from mxwizard.probes.dns import Outcome
@@ -108,8 +109,7 @@ def reachable_hosts(facts: Facts, hosts: list[MxHost]) -> list[MxHost]:
 
 def judge_hosts(facts: Facts, hosts: list[MxHost]) -> list[Finding]:
     """Each MX host of the receive check's domain (the ``mx`` step's facts)."""
-    mx: MxFacts = facts["mx"]
-    return judge_mx_hosts(facts, mx.domain, hosts)
+    return judge_mx_hosts(facts, facts[MX].domain, hosts)
 
 
 def judge_mx_hosts(facts: Facts, domain: str, hosts: list[MxHost]) -> list[Finding]:

@@ -15,11 +15,9 @@ from dataclasses import replace
 
 from mxwizard.core.findings import Finding, Status
 from mxwizard.core.untrusted import visible
-from mxwizard.diagnosis.plans.delivery import Rehearsal
-from mxwizard.diagnosis.plans.visits import Visit, decisive_reply
+from mxwizard.diagnosis.facts import DELIVERY, HELO, IP, Rehearsal, Visit
+from mxwizard.diagnosis.rules.smtp import decisive_reply
 from mxwizard.diagnosis.tree import Facts
-from mxwizard.probes.helo import HeloFacts
-from mxwizard.probes.public_ip import PublicIp
 
 #: Findings about the HELO name that a receiver accepting that very name contradicts.
 HELO_FAULTS = frozenset({"helo.not-fqdn", "helo.internal", "helo.unresolvable"})
@@ -55,13 +53,13 @@ def _soften(finding: Finding, visit: Visit, what: str) -> Finding:
 
 def reconcile_send(facts: Facts, findings: list[Finding]) -> list[Finding]:
     """Downgrade HELO and reverse-DNS failures that the rehearsal's acceptance contradicts."""
-    rehearsal: Rehearsal | None = facts.get("delivery")
+    rehearsal = facts.get(DELIVERY)
     visit = _accepting_visit(rehearsal) if rehearsal is not None else None
     if rehearsal is None or visit is None:
         return findings
-    helo: HeloFacts | None = facts.get("helo")
+    helo = facts.get(HELO)
     same_helo = helo is not None and helo.name.lower() == rehearsal.helo.lower()
-    found_ip: PublicIp | None = facts.get("ip")
+    found_ip = facts.get(IP)
     judged = found_ip.address if found_ip is not None else None
     same_address = judged is not None and judged == facts.settings.source_ip
     out: list[Finding] = []

@@ -8,13 +8,12 @@ missing from a server's accepted domains.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mxwizard.core.findings import Finding, Side, Status
 from mxwizard.core.untrusted import visible
-from mxwizard.diagnosis.plans.visits import Visit, decisive_reply, family
+from mxwizard.diagnosis.facts import MX, MX_HOSTS, MailWalk, Visit, family
 from mxwizard.diagnosis.rules.vantage import probe_refused, refusal_of_probe
 from mxwizard.diagnosis.tree import Facts
+from mxwizard.knowledge.bounces import GREYLISTED, RELAY_DENIED, USER_UNKNOWN
 from mxwizard.knowledge.replies import meaning
 from mxwizard.probes.mx import MxHost
 from mxwizard.probes.smtp.session import ConnectOutcome, Reply, SessionFacts
@@ -29,13 +28,19 @@ ACCEPTED_DOMAINS_FIX = (
 )
 
 
-@dataclass(frozen=True)
-class MailWalk:
-    """The SMTP visits of a receive check and the recipients they asked for."""
-
-    visits: list[Visit]
-    postmaster: str
-    mailbox: str | None
+def decisive_reply(session: SessionFacts) -> Reply | None:
+    """The reply that decided the attempt: the first refusal or deferral (greeting, HELO, MAIL,
+    RCPT), else the last RCPT reply. STARTTLS refusals do not decide: senders go on in clear."""
+    if session.banner is not None and session.banner.code >= 400:
+        return session.banner
+    for exchange in session.exchanges:
+        reply = exchange.reply
+        if exchange.verb in {"STARTTLS", "QUIT"} or reply is None:
+            continue
+        if reply.code >= 400:
+            return reply
+    rcpt = session.last("RCPT")
+    return rcpt.reply if rcpt is not None else None
 
 
 def _port(visit: Visit) -> int:
@@ -158,23 +163,10 @@ def _tls(visit: Visit) -> list[Finding]:
                     "or, if they insist on TLS, not at all."),
             fix="Check the server's certificate, key and TLS settings (its logs name the error).",
             side=Side.YOU, evidence=_evidence(session, 6))]
-    out = [Finding("smtp.tls-ok", Status.PASS, f"{visit.host} offers STARTTLS",
-                   detail=describe(session.tls), side=Side.NONE)]
-    cert = session.tls.certificate
-    if cert is not None and (cert.self_signed or cert.expired or not cert.name_matches):
-        problems = [p for p, bad in (("it is self-signed", cert.self_signed),
-                                     ("it has expired", cert.expired),
-                                     (f"it is not issued for {visit.host}", not cert.name_matches))
-                    if bad]
-        out.append(Finding(
-            "smtp.tls-certificate", Status.INFO, f"The TLS certificate of {visit.host} would not verify",
-            detail=(f"The certificate ({cert.subject}) is not trusted: {', '.join(problems)}. Most "
-                    "senders encrypt anyway without checking, but senders that verify (MTA-STS, "
-                    "DANE, strict policies) will not deliver."),
-            fix=(f"Install a certificate for {visit.host} from a public authority (e.g. Let's "
-                 "Encrypt) and renew it automatically."),
-            side=Side.YOU, evidence=(describe(session.tls),)))
-    return out
+    # The certificate itself (chain, name, dates, key) is judged with the domain's MTA-STS and
+    # DANE records, which decide who refuses it: diagnosis/rules/transport.py.
+    return [Finding("smtp.tls-ok", Status.PASS, f"{visit.host} offers STARTTLS",
+                    detail=describe(session.tls), side=Side.NONE)]
 
 
 def _rcpt(visit: Visit, walk: MailWalk, domain: str, primary: bool,
@@ -191,7 +183,7 @@ def _rcpt(visit: Visit, walk: MailWalk, domain: str, primary: bool,
                               f"whether it accepts mail for {domain}", evidence)]
     out: list[Finding] = []
     if visit.retry is not None:
-        still = reply.transient and info.bounce_class == "greylisted"
+        still = reply.transient and info.bounce_class == GREYLISTED
         out.append(Finding(
             "smtp.greylisted", Status.INFO, f"{visit.host} greylists new senders",
             detail=("It answered 'try again later' (greylisting) to our first attempt; real "
@@ -207,7 +199,7 @@ def _rcpt(visit: Visit, walk: MailWalk, domain: str, primary: bool,
                            f"{visit.host} accepts mail for {domain}", side=Side.NONE,
                            evidence=evidence[-2:]))
         return out
-    if info.bounce_class == "relay-denied":
+    if info.bounce_class == RELAY_DENIED:
         if primary:
             out.append(Finding(
                 "smtp.domain-not-accepted", Status.FAIL,
@@ -230,7 +222,7 @@ def _rcpt(visit: Visit, walk: MailWalk, domain: str, primary: bool,
                      f"relay_domains = {domain}; Exim: relay_to_domains), or remove its MX record."),
                 side=Side.YOU, evidence=evidence))
         return out
-    if info.bounce_class == "user-unknown":
+    if info.bounce_class == USER_UNKNOWN:
         asked = walk.mailbox if walk.mailbox and walk.mailbox in " ".join(reply.lines) else None
         address = asked or walk.mailbox or walk.postmaster
         out.append(Finding(
@@ -244,7 +236,7 @@ def _rcpt(visit: Visit, walk: MailWalk, domain: str, primary: bool,
             side=Side.YOU, evidence=evidence))
         return out
     if reply.transient:
-        if info.bounce_class != "greylisted":
+        if info.bounce_class != GREYLISTED:
             out.append(Finding(
                 "smtp.tempfail", Status.WARN, f"{visit.host} defers mail ({reply.code})",
                 detail=f"It answered '{info.note}'. {info.explanation}",
@@ -377,8 +369,8 @@ def _address_families(visits: list[Visit]) -> list[Finding]:
 
 def judge_smtp(facts: Facts, walk: MailWalk) -> list[Finding]:
     """The whole walk: each host in preference order, then what a sender would experience."""
-    domain: str = facts["mx"].domain
-    hosts: dict[str, MxHost] = {h.host: h for h in facts["mx-hosts"]}
+    domain = facts[MX].domain
+    hosts = {h.host: h for h in facts[MX_HOSTS]}
     source_ip = facts.settings.source_ip
     visits = sorted(walk.visits, key=lambda v: v.preference)
     greeted = [v for v in visits if v.first.outcome is ConnectOutcome.GREETED
@@ -414,9 +406,9 @@ def judge_smtp(facts: Facts, walk: MailWalk) -> list[Finding]:
                  "running, firewall open, port forwarded)."),
             side=Side.YOU, evidence=tuple(f"{v.host} [{v.ip}]: {v.first.outcome.value}" for v in visits)))
         out.extend(port25_blocked(timed_out, len(visits), Side.NETWORK))
+    first_reply = decisive_reply(visits[0].final) if visits else None
     if accepting and visits and visits[0] is not accepting[0] and not _refused_us(visits[0]) and \
-            (visits[0] not in greeted or decisive_reply(visits[0].final) is None
-             or decisive_reply(visits[0].final).transient):  # type: ignore[union-attr]
+            (visits[0] not in greeted or first_reply is None or first_reply.transient):
         first = visits[0]
         out.append(Finding(
             "smtp.fallback-used", Status.WARN,

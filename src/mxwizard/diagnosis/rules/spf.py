@@ -7,28 +7,12 @@ the exact record that would authorise the user's address.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mxwizard.core.findings import Finding, Side, Status
 from mxwizard.core.untrusted import visible
+from mxwizard.diagnosis.facts import SpfFacts
 from mxwizard.diagnosis.rules.dns import unanswered
 from mxwizard.diagnosis.tree import Facts
 from mxwizard.probes.spf import LOOKUP_LIMIT, VOID_LIMIT, SpfNode, SpfVerdict, proposed_record
-
-
-@dataclass(frozen=True)
-class SpfFacts:
-    """pyspf's verdicts and the record's include tree, for one sending address."""
-
-    ip: str
-    #: pyspf's verdict for the sending address; ``None`` when no address could be judged (the
-    #: record itself is still linted: a broken record is broken whatever the address).
-    mailfrom: SpfVerdict | None
-    tree: SpfNode
-    #: The verdict for the HELO identity, when the HELO name is known (``--helo``).
-    helo: SpfVerdict | None = None
-    #: Why ``mailfrom`` is missing (the reason of ``spf.not-evaluated``).
-    not_evaluated: str = ""
 
 
 def _terms_needed(tree: SpfNode) -> str:

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 from mxwizard.core.findings import Finding, Side, Status
 from mxwizard.core.untrusted import visible
+from mxwizard.knowledge.bounces import BLOCKED_IP, RATE_LIMITED, RDNS_OR_HELO
 from mxwizard.knowledge.replies import ReplyMeaning, meaning
 from mxwizard.probes.smtp.session import Reply
 
 #: Reply classes that are about the connecting client, and what each says about it.
 CLIENT_CLASSES = {
-    "blocked-ip": ("our test address is on a blocklist it uses, or has a poor reputation there",
+    BLOCKED_IP: ("our test address is on a blocklist it uses, or has a poor reputation there",
                    "checks each client's address against blocklists"),
-    "rdns-or-helo": ("it does not accept the reverse DNS name of our test address, or our test "
+    RDNS_OR_HELO: ("it does not accept the reverse DNS name of our test address, or our test "
                      "HELO name", "checks each client's reverse DNS and HELO name"),
-    "rate-limited": ("it limits how often our test address may connect or send",
+    RATE_LIMITED: ("it limits how often our test address may connect or send",
                      "limits how often one address may connect or send"),
 }
 

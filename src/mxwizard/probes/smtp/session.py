@@ -38,7 +38,7 @@ with its reasons, where it is enforced; this is the index:
 * MX hosts visited per domain: :data:`mxwizard.diagnosis.plans.visits.MAX_MX_HOSTS` (10) in the
   receive walk, :data:`~mxwizard.diagnosis.plans.visits.SENDER_MX_HOSTS` (5) in the delivery
   rehearsal, as senders do; the most preferred first;
-* SMTP sessions open at once in one diagnosis: :data:`mxwizard.diagnosis.plans.visits.SMTP_SESSIONS`
+* SMTP sessions open at once in one diagnosis: :data:`mxwizard.diagnosis.tree.SMTP_SESSIONS`
   (8), a pool apart from the DNS concurrency.
 
 A receive visit is one session, and one more after a greylisting deferral (after a wait of at most

@@ -8,8 +8,11 @@ protocol versions, and :func:`certificate_facts` examines the server's certifica
 with ``cryptography``: names, issuer, validity, self-signed or not, and whether the host name we
 connected to matches (checked here by the RFC 6125 rules, not by ``ssl``).
 
-Whether the chain leads to a trusted root is not judged: ``ssl`` on Python < 3.13 only hands over
-the server's own certificate when verification is off.
+The whole chain the server sent is kept too (:attr:`TlsFacts.chain`, DER, leaf first): whether it
+leads to a trusted root is examined afterwards by :mod:`mxwizard.probes.smtp.certificates`, and
+DANE matches its TLSA records against it. ``ssl`` hands the unverified chain over publicly only
+from Python 3.13 (``get_unverified_chain``); the C method exists since 3.10, and is reached here
+in one place, :func:`presented_chain`.
 """
 
 from __future__ import annotations
@@ -69,6 +72,37 @@ class CertificateFacts:
     matched_by_common_name: bool
     key: str
     sha256: str
+    #: The key's size in bits (RSA, DSA, EC curve size; 0 when unknown) and the hash of the
+    #: certificate's signature ("sha256", "sha1", "" for Ed25519 and unknown), for the weak-key
+    #: and weak-signature checks.
+    key_bits: int = 0
+    signature_hash: str = ""
+
+
+#: Certificates kept of the chain a server sends: real chains have two to four; OpenSSL already
+#: caps the bytes of a chain (100 KB), this caps what is parsed and matched later.
+MAX_CHAIN = 10
+
+
+def presented_chain(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> tuple[bytes, ...]:
+    """The certificates the server sent, DER, leaf first (empty when ``ssl`` cannot say).
+
+    Python 3.13 has ``get_unverified_chain()``; 3.10 to 3.12 have the same method on the C
+    object behind the SSL object only. Either way it is the chain as sent, with verification off.
+    """
+    public = getattr(ssl_object, "get_unverified_chain", None)
+    try:
+        if public is not None:
+            found = public() or []
+            return tuple(bytes(der) for der in found[:MAX_CHAIN])
+        inner = getattr(ssl_object, "_sslobj", None)
+        method = getattr(inner, "get_unverified_chain", None)
+        if method is None:
+            return ()
+        chain = method() or []
+        return tuple(c.public_bytes(2) for c in chain[:MAX_CHAIN])  # 2: _ssl.ENCODING_DER
+    except (ssl.SSLError, ValueError, AttributeError, TypeError):
+        return ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +115,8 @@ class TlsFacts:
     certificate: CertificateFacts | None
     #: Set when a certificate was sent but could not be parsed.
     certificate_error: str | None = None
+    #: The chain as the server sent it (DER, leaf first, at most :data:`MAX_CHAIN`).
+    chain: tuple[bytes, ...] = ()
 
 
 def tls_facts(ssl_object: ssl.SSLObject | ssl.SSLSocket, host_name: str,
@@ -95,12 +131,16 @@ def tls_facts(ssl_object: ssl.SSLObject | ssl.SSLSocket, host_name: str,
             certificate = certificate_facts(der, host_name, now)
         except Exception as exc:  # hostile bytes from the network: any parser failure is a fact
             error = f"the certificate could not be read: {type(exc).__name__}: {exc}"
+    chain = presented_chain(ssl_object)
+    if der and not chain:
+        chain = (der,)
     return TlsFacts(
         version=ssl_object.version() or "unknown",
         cipher=cipher[0] if cipher else "unknown",
         cipher_bits=cipher[2] if cipher else None,
         certificate=certificate,
         certificate_error=error,
+        chain=chain,
     )
 
 
@@ -137,6 +177,8 @@ def certificate_facts(der: bytes, host_name: str, now: datetime.datetime | None 
         matched_by_common_name=by_cn,
         key=_key_description(cert),
         sha256=hashlib.sha256(der).hexdigest(),
+        key_bits=_key_bits(cert),
+        signature_hash=_signature_hash(cert),
     )
 
 
@@ -214,6 +256,27 @@ def _key_description(cert: x509.Certificate) -> str:
     if isinstance(key, dsa.DSAPublicKey):
         return f"DSA {key.key_size} bits"
     return type(key).__name__
+
+
+def _key_bits(cert: x509.Certificate) -> int:
+    key = cert.public_key()
+    if isinstance(key, (rsa.RSAPublicKey, dsa.DSAPublicKey)):
+        return int(key.key_size)
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return int(key.curve.key_size)
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return 256
+    if isinstance(key, ed448.Ed448PublicKey):
+        return 456
+    return 0
+
+
+def _signature_hash(cert: x509.Certificate) -> str:
+    try:
+        algorithm = cert.signature_hash_algorithm
+    except Exception:  # an algorithm cryptography does not know (UnsupportedAlgorithm)
+        return "unknown"
+    return algorithm.name if algorithm is not None else ""
 
 
 def describe(facts: TlsFacts) -> str:

@@ -1,14 +1,15 @@
-"""What every wizard screen shares: a help topic for F1 and commands for the command palette."""
+"""What every wizard screen shares: a help topic for F1, commands for the command palette, and
+the wizard it belongs to (as the :class:`~mxwizard.ui.wizard.Wizard` protocol: no screen imports
+the app module)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, cast
 
 from textual.screen import Screen
 
-if TYPE_CHECKING:
-    from mxwizard.ui.app import WizardApp
+from mxwizard.ui.wizard import Wizard
 
 #: A command palette entry: its name, one line of help, and what it does.
 PaletteCommand = tuple[str, str, Callable[[], object]]
@@ -21,12 +22,9 @@ class WizardScreen(Screen[None]):
     HELP_TOPIC: ClassVar[str] = "welcome"
 
     @property
-    def wizard(self) -> WizardApp:
-        """The app, typed (screens read its settings, lab and memory)."""
-        from mxwizard.ui.app import WizardApp
-
-        assert isinstance(self.app, WizardApp)
-        return self.app
+    def wizard(self) -> Wizard:
+        """The app, as the screens may use it (its settings, lab and memory, and where to go)."""
+        return cast(Wizard, self.app)
 
     def help_topic(self) -> str:
         """The help page for this screen right now."""

@@ -13,9 +13,7 @@ often the sending server's IP address and HELO name. The verdict of an explained
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -27,50 +25,21 @@ from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
 from mxwizard.ui.screens.verdict import VerdictScreen
 from mxwizard.ui.widgets.keybar import KeyBar
-
-
-def explainer() -> Callable[[str], Diagnosis] | None:
-    """The function that turns pasted text into a Diagnosis of kind "explain", if it exists.
-
-    ``mxwizard.bounces.explain.explain_text`` returns (diagnosis, exit status); only the diagnosis is
-    shown here."""
-    try:
-        module: Any = importlib.import_module("mxwizard.bounces.explain")
-    except ImportError:
-        return None
-    function = getattr(module, "explain_text", None)
-    if not callable(function):
-        return None
-
-    def explain(text: str) -> Diagnosis:
-        result = function(text)
-        return result[0] if isinstance(result, tuple) else result
-
-    return explain
-
+from mxwizard.ui.wizard import Result
 
 #: What the offer to go on is called, on the key bar and in the command palette.
 SEND_WITH_VALUES = "Run the send check with these values"
 
 
-def send_values(diagnosis: Diagnosis) -> dict[str, str]:
-    """The send form's values that an explained bounce named (sender, recipient, IP, HELO)."""
-    try:
-        module: Any = importlib.import_module("mxwizard.bounces.explain")
-    except ImportError:
-        return {}
-    function = getattr(module, "send_check_values", None)
-    return dict(function(diagnosis)) if callable(function) else {}
-
-
 def open_send_form(screen: WizardScreen, diagnosis: Diagnosis) -> None:
-    """Open the send check's form, filled in with what the bounce named (over what was typed
-    there before)."""
-    from mxwizard.ui.checks import CHECKS
+    """Open the send check's form, filled in with what the bounce named (sender, recipient,
+    IP, HELO) over what was typed there before."""
+    from mxwizard.bounces.explain import send_check_values
+    from mxwizard.diagnosis.checks import SEND
     from mxwizard.ui.screens.form import FormScreen
 
-    values = {**screen.wizard.form_values.get("send", {}), **send_values(diagnosis)}
-    screen.app.push_screen(FormScreen(CHECKS["send"], values))
+    values = {**screen.wizard.form_values.get(SEND.kind, {}), **send_check_values(diagnosis)}
+    screen.app.push_screen(FormScreen(SEND, values))
 
 
 class BounceVerdictScreen(VerdictScreen):
@@ -147,18 +116,14 @@ class BounceScreen(WizardScreen):
             status.update(Content("Paste something first: a bounce or a reply line such as "
                                   "'550 5.1.1 User unknown'."))
             return
-        explain = explainer()
-        if explain is None:
-            status.update(Content("Sorry: the bounce explainer is not available yet."))
-            return
+        from mxwizard.bounces.explain import explain_text
+
         try:
-            diagnosis = explain(text)
+            diagnosis, _status = explain_text(text)
         except Exception as exc:  # an explainer bug must not end the app
             status.update(Content(f"The text could not be explained: {visible(str(exc), 200)}"))
             return
         status.update("")
-        from mxwizard.ui.app import Result
-
         self.explained = diagnosis
         self.refresh_bindings()
         self.wizard.remember_result(Result("Bounce explained", diagnosis))

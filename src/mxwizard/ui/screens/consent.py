@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -51,10 +52,17 @@ class ConsentScreen(ModalScreen[bool]):
         """The safe answer has the focus."""
         self.query_one("#consent-no", Button).focus()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Answer with the pressed button."""
+    @on(Button.Pressed, "#consent-yes")
+    def yes_pressed(self, event: Button.Pressed) -> None:
+        """Yes: test it."""
         event.stop()
-        self.dismiss(event.button.id == "consent-yes")
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#consent-no")
+    def no_pressed(self, event: Button.Pressed) -> None:
+        """No."""
+        event.stop()
+        self.dismiss(False)
 
     def action_answer(self, yes: bool) -> None:
         """Answer from the keyboard."""

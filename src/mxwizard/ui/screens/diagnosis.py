@@ -2,24 +2,29 @@
 the findings, the SMTP transcript and the DNS lookups, all filled from the runner's events.
 
 The probes run in a worker owned by this screen: ``s`` stops it, leaving the screen stops it, and a
-failure inside it is shown here instead of ending the app. When the diagnosis finishes, the verdict
-screen opens on top; Escape from there comes back here with everything still in place.
+failure inside it is shown here instead of ending the app. The runner's events come to the screen
+as :class:`DiagnosisScreen.Progress` messages, in the order they happened. When the diagnosis
+finishes, the verdict screen opens on top; Escape from there comes back here with everything
+still in place.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from functools import partial
 from typing import ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Header, OptionList, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from mxwizard.core.findings import worst_status
 from mxwizard.core.settings import Settings
 from mxwizard.core.transcript import Transcript
 from mxwizard.core.untrusted import visible
@@ -34,14 +39,15 @@ from mxwizard.diagnosis.events import (
 )
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.diagnosis.tree import Plan
-from mxwizard.ui.app import Result
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
+from mxwizard.ui.screens.finding import FindingScreen
 from mxwizard.ui.widgets.dns import DnsView
 from mxwizard.ui.widgets.findings import FindingsView
 from mxwizard.ui.widgets.keybar import KeyBar
 from mxwizard.ui.widgets.status import status_badge
 from mxwizard.ui.widgets.steps import StepList, StepRow
 from mxwizard.ui.widgets.transcript import TranscriptView
+from mxwizard.ui.wizard import Result
 
 #: A server's silence is shown once it lasts this long (seconds): a normal reply comes sooner.
 WAIT_SHOWN_AFTER = 1.0
@@ -65,6 +71,12 @@ class DiagnosisScreen(WizardScreen):
         Binding("p", "replay", "Step through"),
         Binding("l", "dns_lesson", "DNS lesson", show=False),
     ]
+
+    @dataclass
+    class Progress(Message):
+        """Something happened in the running diagnosis (an event of the runner)."""
+
+        event: Event
 
     def __init__(self, title: str, plan: Plan, settings: Settings,
                  finished: Diagnosis | None = None) -> None:
@@ -119,10 +131,16 @@ class DiagnosisScreen(WizardScreen):
         from mxwizard.diagnosis.runner import Runner
 
         self.wizard.fresh_lab_run()
-        return await Runner(self.plan, self.settings, self.on_diagnosis_event).run()
+        return await Runner(self.plan, self.settings, self._forward).run()
 
-    def on_diagnosis_event(self, event: Event) -> None:
-        """Show one event of the runner (called in the app's event loop)."""
+    def _forward(self, event: Event) -> None:
+        """The runner's hook: each event becomes a message to this screen."""
+        self.post_message(self.Progress(event))
+
+    @on(Progress)
+    def show_event(self, message: Progress) -> None:
+        """Show one event of the runner."""
+        event = message.event
         if isinstance(event, StepStarted):
             self.query_one(StepList).started(event.step)
             self._show_why(event.title, event.why)
@@ -199,25 +217,32 @@ class DiagnosisScreen(WizardScreen):
     def _show_finished(self, diagnosis: Diagnosis) -> None:
         steps = self.query_one(StepList)
         for step in self.plan.steps:
-            mine = [f for f in diagnosis.findings if f.step == step.id]
-            worst = max((f.status for f in mine), key=lambda s: s.rank, default=None)
+            worst = worst_status(f for f in diagnosis.findings if f.step == step.id)
             steps.finished(step.id, worst, skipped=worst is None)
         self.query_one(FindingsView).show_all(diagnosis.findings)
         self.query_one(TranscriptView).show_all(diagnosis.transcripts)
         self.query_one(DnsView).show_all(diagnosis.lookups)
         self._announce(diagnosis)
 
-    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+    @on(OptionList.OptionHighlighted, "#diag-steps")
+    def step_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         """A step highlighted in the path: show why it matters."""
-        if event.option_list.id == "diag-steps" and event.option.id:
+        if event.option.id:
             row = self.query_one(StepList).rows.get(event.option.id)
             if row is not None:
                 self._show_why(row.title, row.why)
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+    @on(OptionList.OptionSelected, "#diag-steps")
+    def step_selected(self, event: OptionList.OptionSelected) -> None:
         """Enter on a step: show its findings."""
-        if event.option_list.id == "diag-steps" and event.option.id:
+        if event.option.id:
             self.jump_to_step(event.option.id)
+
+    @on(FindingsView.Chosen)
+    def open_finding(self, message: FindingsView.Chosen) -> None:
+        """A finding chosen in the list: open it on a whole screen, where the arrows scroll to
+        the end."""
+        self.app.push_screen(FindingScreen(message.finding))
 
     def jump_to_step(self, step: str) -> None:
         """Highlight a step, explain it, and show its first finding."""

@@ -29,13 +29,6 @@ class DnsLessonScreen(WizardScreen):
     """Steps through DNS lookups one by one, each asked, shown and explained."""
 
     HELP_TOPIC = "dns-lesson"
-    DEFAULT_CSS = """
-    DnsLessonScreen #dns-lesson-meaning { height: auto; max-height: 6; padding: 0 1; overflow-y: auto; }
-    DnsLessonScreen #dns-lesson-next {
-        height: auto; max-height: 5; padding: 0 1; background: $boost; overflow-y: auto;
-    }
-    DnsLessonScreen #dns-lesson-lookups { height: 1fr; padding: 0 1; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("space,n", "next", "Next lookup"),

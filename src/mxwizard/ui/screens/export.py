@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import io
 import os
-import re
 from pathlib import Path
 from typing import ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -23,7 +23,7 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from mxwizard.core.untrusted import visible
 from mxwizard.diagnosis.result import Diagnosis
-from mxwizard.replay.session_files import NotReplaceable, write_new_file
+from mxwizard.replay.session_files import NotReplaceable, file_name_for, write_new_file
 from mxwizard.ui.web import download_name
 
 _EXTENSIONS = {"markdown": ".md", "json": ".json"}
@@ -32,9 +32,7 @@ _MIME_TYPES = {"markdown": "text/markdown", "json": "application/json"}
 
 def default_path(diagnosis: Diagnosis, fmt: str) -> str:
     """``mxwizard-<kind>-<target>.md``, a safe file name relative to the current directory."""
-    target = diagnosis.target.get("domain") or next(iter(diagnosis.target.values()), "report")
-    slug = re.sub(r"[^A-Za-z0-9.-]+", "_", str(target))[:60].strip("._") or "report"
-    return f"mxwizard-{diagnosis.kind}-{slug}{_EXTENSIONS[fmt]}"
+    return file_name_for(diagnosis.kind, diagnosis.target, _EXTENSIONS[fmt])
 
 
 def render(diagnosis: Diagnosis, fmt: str) -> str:
@@ -94,15 +92,23 @@ class ExportScreen(ModalScreen[None]):
         event.stop()
         self.action_save()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        """The three buttons."""
+    @on(Button.Pressed, "#export-save")
+    def save_pressed(self, event: Button.Pressed) -> None:
+        """The save (or download) button."""
         event.stop()
-        if event.button.id == "export-save":
-            self.action_save()
-        elif event.button.id == "export-copy":
-            self.action_copy()
-        else:
-            self.dismiss()
+        self.action_save()
+
+    @on(Button.Pressed, "#export-copy")
+    def copy_pressed(self, event: Button.Pressed) -> None:
+        """The copy button."""
+        event.stop()
+        self.action_copy()
+
+    @on(Button.Pressed, "#export-close")
+    def close_pressed(self, event: Button.Pressed) -> None:
+        """The close button."""
+        event.stop()
+        self.dismiss()
 
     def _status(self, ok: bool, text: str) -> None:
         glyph = ("✔ ", "bold $text-success") if ok else ("✖ ", "bold $text-error")

@@ -28,9 +28,6 @@ class FindingScreen(WizardScreen):
         Binding("escape", "back", "Back"),
         Binding("c", "copy_fix", "Copy fix"),
     ]
-    DEFAULT_CSS = """
-    FindingScreen #finding-full-scroll { height: 1fr; padding: 1 2; }
-    """
 
     def __init__(self, finding: Finding) -> None:
         super().__init__()

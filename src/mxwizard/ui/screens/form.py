@@ -1,8 +1,10 @@
 """The short input form of a check: a few fields, validated as you submit, remembered next time.
 
-Errors appear next to the field they are about, in the same words as the command line uses. The
-values typed are kept by the app while it runs (Escape never loses them) and saved to
-``last.json`` for the next run, except in lab mode, where they are the lab's made-up names.
+The fields are the check's own (:mod:`mxwizard.diagnosis.checks`, where the command line gets its
+arguments too), so errors appear next to the field they are about, in the same words as the
+command line uses. The values typed are kept by the app while it runs (Escape never loses them)
+and saved to ``last.json`` for the next run, except in lab mode, where they are the lab's
+made-up names.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from textual.widgets import Button, Checkbox, Header, Input, Label, Static
 
 from mxwizard.core.settings import PRIVATE_NETWORKS
 from mxwizard.core.untrusted import visible
-from mxwizard.ui.checks import CheckKind, CheckNotAvailable
+from mxwizard.diagnosis.checks import Check
 from mxwizard.ui.screens.base import WizardScreen
 from mxwizard.ui.widgets.keybar import KeyBar
 
@@ -39,7 +41,7 @@ class FormScreen(WizardScreen):
         Binding("up", "previous_field", "Previous field", show=False),
     ]
 
-    def __init__(self, check: CheckKind, values: dict[str, str], lesson: str = "") -> None:
+    def __init__(self, check: Check, values: dict[str, str], lesson: str = "") -> None:
         super().__init__()
         self.check = check
         self.initial = dict(values)
@@ -197,10 +199,7 @@ class FormScreen(WizardScreen):
             return
         self.wizard.remember_form(self.check.kind, raw)
         try:
-            plan = self.check.build_plan(values)
-        except CheckNotAvailable as exc:
-            status.update(Content(f"Sorry: {exc}."))
-            return
+            plan = self.check.plan(values)
         except Exception as exc:  # a plan builder bug must not end the app
             status.update(Content(f"The check could not start: {visible(str(exc), 200)}"))
             return

@@ -51,21 +51,6 @@ SPEEDS: tuple[tuple[str, str, float | None], ...] = (
     ("speed-20x", "20×", 20.0),
 )
 
-_BOX_CSS = """
-    {screen} {{ align: center middle; }}
-    {screen} > Vertical {{
-        width: 72; height: auto; max-height: 22; padding: 0 2; border: thick $primary;
-        background: $surface;
-    }}
-    {screen} RadioSet {{ width: 1fr; }}
-    {screen} .lesson-file-status {{ height: auto; margin-top: 1; }}
-    {screen} .lesson-file-buttons {{ height: auto; margin-top: 1; }}
-    {screen} .lesson-file-buttons Button {{ margin-right: 2; }}
-    {screen} ProgressBar {{ display: none; margin-top: 1; }}
-    {screen}.-loading ProgressBar {{ display: block; }}
-"""
-
-
 def _status(ok: bool, text: str) -> Content:
     glyph = ("✔ ", "bold $text-success") if ok else ("✖ ", "bold $text-error")
     return Content.assemble(glyph, text)
@@ -79,7 +64,6 @@ class OpenSessionScreen(ModalScreen[tuple[Session, float | None] | None]):
     """Asks for a session file and a speed; returns the loaded session and the speed."""
 
     HELP_TOPIC = "replay"
-    DEFAULT_CSS = _BOX_CSS.format(screen="OpenSessionScreen")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close"),
         Binding("ctrl+o", "open", "Open"),
@@ -155,13 +139,17 @@ class OpenSessionScreen(ModalScreen[tuple[Session, float | None] | None]):
         event.stop()
         self.action_open()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Open or close."""
+    @on(Button.Pressed, "#open-open")
+    def open_pressed(self, event: Button.Pressed) -> None:
+        """The open button."""
         event.stop()
-        if event.button.id == "open-open":
-            self.action_open()
-        else:
-            self.action_close()
+        self.action_open()
+
+    @on(Button.Pressed, "#open-close")
+    def close_pressed(self, event: Button.Pressed) -> None:
+        """The close button."""
+        event.stop()
+        self.action_close()
 
     def action_open(self) -> None:
         """Open the file at once (a missing or oversized file is answered here), then read it in
@@ -246,7 +234,6 @@ class SaveSessionScreen(ModalScreen[None]):
     """Asks for a file name and saves the session there as JSON (in a browser: as a download)."""
 
     HELP_TOPIC = "replay"
-    DEFAULT_CSS = _BOX_CSS.format(screen="SaveSessionScreen")
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Close")]
 
     def __init__(self, session: Session) -> None:
@@ -284,13 +271,17 @@ class SaveSessionScreen(ModalScreen[None]):
         event.stop()
         self.action_save()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Save or close."""
+    @on(Button.Pressed, "#save-save")
+    def save_pressed(self, event: Button.Pressed) -> None:
+        """The save (or download) button."""
         event.stop()
-        if event.button.id == "save-save":
-            self.action_save()
-        else:
-            self.dismiss(None)
+        self.action_save()
+
+    @on(Button.Pressed, "#save-close")
+    def close_pressed(self, event: Button.Pressed) -> None:
+        """The close button."""
+        event.stop()
+        self.dismiss(None)
 
     def action_save(self) -> None:
         """Write the session to the file named in the input: a new file, or (after asking) an

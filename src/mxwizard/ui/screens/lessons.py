@@ -36,9 +36,6 @@ class LessonsScreen(WizardScreen):
     """Pick a lab scenario to diagnose."""
 
     HELP_TOPIC = "lessons"
-    DEFAULT_CSS = """
-    LessonsScreen #lessons-replay { margin: 1 1 0 2; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("o", "open_saved", "Replay a saved session"),

@@ -56,15 +56,6 @@ class ReplayScreen(WizardScreen):
     """A session's SMTP conversations, step by step or at a chosen speed."""
 
     HELP_TOPIC = "replay"
-    DEFAULT_CSS = """
-    ReplayScreen #replay-meaning { height: auto; max-height: 7; padding: 0 1; overflow-y: auto; }
-    ReplayScreen #replay-next {
-        height: auto; max-height: 5; padding: 0 1; background: $boost; overflow-y: auto;
-    }
-    ReplayScreen #transcript-detail-scroll { display: none; }
-    ReplayScreen.-explain #transcript-detail-scroll { display: block; }
-    ReplayScreen.-explain #replay-meaning { max-height: 4; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop_playback", "Stop"),
         Binding("escape", "back", "Back"),

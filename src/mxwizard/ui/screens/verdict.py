@@ -8,31 +8,20 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widgets import Header, Static
 
-from mxwizard.core.findings import Side
 from mxwizard.core.untrusted import visible
+from mxwizard.diagnosis.checks import question
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
+from mxwizard.ui.screens.finding import FindingScreen
 from mxwizard.ui.widgets.findings import FindingsView
 from mxwizard.ui.widgets.keybar import KeyBar
 from mxwizard.ui.widgets.status import status_badge
-
-_QUESTIONS = {
-    "receive": "Can mail reach {target}?",
-    "send": "Can mail from {target} be delivered?",
-    "relay": "Is {target} an open relay?",
-    "explain": "What does this bounce mean?",
-}
-
-
-def question(diagnosis: Diagnosis) -> str:
-    """The question the diagnosis answers, with its target ("Can mail reach example.org?")."""
-    target = diagnosis.target.get("shown") or " ".join(str(v) for v in diagnosis.target.values())
-    return _QUESTIONS.get(diagnosis.kind, "{target}").format(target=visible(target, 120))
 
 
 class VerdictScreen(WizardScreen):
@@ -55,12 +44,12 @@ class VerdictScreen(WizardScreen):
         verdict = self.diagnosis.verdict
         yield Header()
         headline = Content.assemble(
-            (question(self.diagnosis), "bold"), "\n",
+            (question(self.diagnosis.kind, self.diagnosis.target, limit=120), "bold"), "\n",
             status_badge(verdict.status), " ", (visible(verdict.summary, 300), "bold"),
         )
-        if verdict.side is not Side.NONE:
+        if verdict.where:
             headline = Content.assemble(headline, "\n", ("Where to look: ", "$text-muted"),
-                                        verdict.side.label)
+                                        verdict.where)
         yield Static(headline, id="verdict-headline")
         yield FindingsView(grouped=True, id="verdict-findings")
         yield KeyBar()
@@ -71,6 +60,12 @@ class VerdictScreen(WizardScreen):
         findings = self.query_one(FindingsView)
         findings.show_all(self.diagnosis.findings)
         findings.option_list.focus()
+
+    @on(FindingsView.Chosen)
+    def open_finding(self, message: FindingsView.Chosen) -> None:
+        """A finding chosen in the list: open it on a whole screen, where the arrows scroll to
+        the end."""
+        self.app.push_screen(FindingScreen(message.finding))
 
     def action_back(self) -> None:
         """Back to the details (the diagnosis screen, or the bounce text)."""

@@ -8,15 +8,17 @@ text (a banner, a TXT record), so every piece is sanitised and handed over as pl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from mxwizard.core.findings import Finding, Status
+from mxwizard.core.findings import Finding, Status, grouped
 from mxwizard.core.untrusted import visible
-from mxwizard.diagnosis.result import grouped
 from mxwizard.ui.widgets.status import status_badge
 
 
@@ -53,6 +55,12 @@ def side_heading(text: str) -> Option:
 class FindingsView(Vertical):
     """A list of findings and, below it, the highlighted one in full."""
 
+    @dataclass
+    class Chosen(Message):
+        """Enter on a finding: the screen shows it on a whole screen of its own."""
+
+        finding: Finding
+
     DEFAULT_CSS = """
     FindingsView { height: 1fr; }
     FindingsView > OptionList { height: 1fr; min-height: 3; }
@@ -64,11 +72,17 @@ class FindingsView(Vertical):
         self.grouped = grouped
         self.findings: list[Finding] = []
         self._by_option: dict[str, Finding] = {}
+        # The detail pane, held rather than looked up: the list's highlight messages can arrive
+        # while the pane is not in the DOM (its scroll container mounts it on its own schedule,
+        # and removes it first when the screen goes), and a query would then raise NoMatches.
+        # Updating a widget that is not (or no longer) mounted is harmless.
+        self._detail = Static(Content("Nothing found yet."), id="finding-detail")
+        self._detail_scroll = VerticalScroll(id="finding-detail-scroll")
 
     def compose(self) -> ComposeResult:
         yield OptionList(id="finding-list")
-        with VerticalScroll(id="finding-detail-scroll"):
-            yield Static(Content("Nothing found yet."), id="finding-detail")
+        with self._detail_scroll:
+            yield self._detail
 
     @property
     def option_list(self) -> OptionList:
@@ -128,18 +142,17 @@ class FindingsView(Vertical):
         return False
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        """Enter on a finding: open it on a whole screen, where the arrows scroll to the end."""
+        """Enter on a finding: say it was chosen (the screen opens it in full)."""
         event.stop()
         finding = self._by_option.get(event.option.id or "")
         if finding is not None:
-            from mxwizard.ui.screens.finding import FindingScreen
-
-            self.app.push_screen(FindingScreen(finding))
+            self.post_message(self.Chosen(finding))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         """Show the highlighted finding in full."""
         event.stop()
         finding = self._by_option.get(event.option.id or "")
         if finding is not None:
-            self.query_one("#finding-detail", Static).update(finding_detail(finding))
-            self.query_one("#finding-detail-scroll", VerticalScroll).scroll_home(animate=False)
+            self._detail.update(finding_detail(finding))
+            if self._detail_scroll.is_mounted:  # a pane not yet shown starts at the top anyway
+                self._detail_scroll.scroll_home(animate=False)

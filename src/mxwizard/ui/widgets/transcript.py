@@ -9,16 +9,13 @@ annotator offers one. Wraps instead of cutting, so it stays readable at 80 colum
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from mxwizard.core.transcript import Direction, Transcript, TranscriptLine
+from mxwizard.core.transcript import Direction, Transcript, TranscriptLine, explain_line
 from mxwizard.core.untrusted import visible
 
 _DIRECTION_STYLE = {
@@ -27,12 +24,6 @@ _DIRECTION_STYLE = {
     Direction.INFO: ("**", "$text-muted"),
     Direction.ERROR: ("!!", "bold $text-error"),
 }
-
-
-def _explainer() -> Callable[[Transcript, int], str] | None:
-    """The annotator's long explanation of a line (``explain_line(transcript, index)``)."""
-    module = importlib.import_module("mxwizard.core.transcript")
-    return getattr(module, "explain_line", None)
 
 
 def line_prompt(line: TranscriptLine) -> Content:
@@ -68,15 +59,13 @@ def line_explanation(transcript: Transcript, index: int) -> Content:
     ]
     if line.note:
         parts += ["\n", visible(line.note, 600), "\n"]
-    explain = _explainer()
-    if explain is not None:
-        try:
-            long = explain(transcript, index)
-        except Exception:  # an annotator bug must not take the view down
-            long = ""
-        paragraphs = [visible(p, 2000) for p in long.splitlines() if p.strip() != line.note.strip()]
-        if any(paragraphs):
-            parts += ["\n", "\n".join(paragraphs)]
+    try:
+        long = explain_line(transcript, index)
+    except Exception:  # an annotator bug must not take the view down
+        long = ""
+    paragraphs = [visible(p, 2000) for p in long.splitlines() if p.strip() != line.note.strip()]
+    if any(paragraphs):
+        parts += ["\n", "\n".join(paragraphs)]
     return Content.assemble(*parts)
 
 
