@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from mxwizard.core.findings import Side, Status
 from mxwizard.diagnosis.rules.mx import judge_hosts, judge_mx
 from mxwizard.probes.mx import MxFacts, MxHost
@@ -75,8 +73,6 @@ def test_a_private_mx_address_is_no_fault_on_the_users_own_network() -> None:
     assert "  mx1.healthy.test. 3600 IN A 203.0.113.5" in private.fix and "--private-network" in private.fix
 
 
-@pytest.mark.xfail(strict=True, reason="judge_mx_hosts counts a host with only private addresses "
-                   "as usable, so the only MX host of a domain on a private address is a warning")
 def test_the_only_mx_host_on_a_private_address_fails() -> None:
     rec = recorded("healthy-domain")
     mx = MxFacts("healthy.test", rec("healthy.test", "MX"))

@@ -118,7 +118,7 @@ def judge_mx_hosts(facts: Facts, domain: str, hosts: list[MxHost]) -> list[Findi
     The same rules judge the receive check's domain and, in the send check, the sender's and
     the recipient's domains: a domain whose MX hosts do not resolve is broken whoever asks."""
     out: list[Finding] = []
-    usable = [h for h in hosts if h.addresses and not h.ip_literal]
+    usable = reachable_hosts(facts, hosts)  # a private address nobody can reach is no fallback
     for host in hosts:
         out.extend(_judge_host(facts, domain, host, alone=not usable))
     return out

@@ -35,11 +35,19 @@ def _accepting_visit(rehearsal: Rehearsal) -> Visit | None:
 
 
 def _said(visit: Visit) -> tuple[str, ...]:
-    session = visit.final
-    return tuple(f"{line.dir.arrow} {visible(line.text, 200)}" for line in session.lines
-                 if line.dir.value in "CS" and line.text[:4].upper() in {"EHLO", "HELO", "MAIL",
-                                                                         "RCPT", "250 ", "250-"}
-                 )[:8]
+    """The evidence of an acceptance: each EHLO/HELO, MAIL and RCPT we sent with the server's
+    final reply line to it (a long EHLO capability list is left out: it proves nothing here)."""
+    out: list[str] = []
+    waiting = False
+    for line in visit.final.lines:
+        if line.dir.value == "C":
+            waiting = line.text[:4].upper() in {"EHLO", "HELO", "MAIL", "RCPT"}
+            if waiting:
+                out.append(f"{line.dir.arrow} {visible(line.text, 200)}")
+        elif line.dir.value == "S" and waiting and line.text[3:4] != "-":
+            out.append(f"{line.dir.arrow} {visible(line.text, 200)}")
+            waiting = False
+    return tuple(out)
 
 
 def _soften(finding: Finding, visit: Visit, what: str) -> Finding:
