@@ -81,11 +81,17 @@ def _check_receive(tmux: Tmux, domain: str) -> None:
     starts in the domain field (the first field that must be filled in).
     """
     tmux.keys("2")
-    tmux.wait_for("healthy.test")
+    assert _field_showing(tmux, "healthy.test") == "Your domain", tmux.screen()
     time.sleep(0.5)  # let the form settle its focus before typing
     tmux.keys("End", "C-u")  # Textual's Input: ctrl+u deletes everything left of the cursor
-    tmux.type(domain)
-    assert _field_showing(tmux, domain) == "Your domain", tmux.screen()
+    # the app has taken the keys (the field is empty, the placeholder shows) before we type on
+    assert _field_showing(tmux, "example.org") == "Your domain", tmux.screen()
+    typed = ""
+    for label in domain.split("."):  # a label at a time, each one seen on the screen
+        piece = f".{label}" if typed else label
+        tmux.type(piece)
+        typed += piece
+        assert _field_showing(tmux, typed) == "Your domain", tmux.screen()
     tmux.keys("Enter")
 
 

@@ -90,7 +90,8 @@ async def test_the_dialog_answers_keys_while_a_large_file_loads(read_screen: Any
         assert isinstance(screen, ReplayScreen)
         assert len(screen.lines) == LESSON_LINES and screen.left_out == 199_992 - LESSON_LINES
         assert screen.session.line_count == 199_992  # saving keeps every line
-        assert f"the lesson shows the first {LESSON_LINES}" in flat(read_screen(app))
+        # the screen is pushed before it is drawn: wait for its text, as for every other check
+        await wait_for(pilot, lambda: f"the lesson shows the first {LESSON_LINES}" in flat(read_screen(app)))
         await pilot.press("space", "space")  # the greeting, then RCPT with its (cut) reply
         await pilot.pause()
         assert screen.shown == LESSON_LINES
