@@ -84,8 +84,8 @@ def _check_receive(tmux: Tmux, domain: str) -> None:
     assert _field_showing(tmux, "healthy.test") == "Your domain", tmux.screen()
     time.sleep(0.5)  # let the form settle its focus before typing
     tmux.keys("End", "C-u")  # Textual's Input: ctrl+u deletes everything left of the cursor
-    # the app has taken the keys (the field is empty, the placeholder shows) before we type on
-    assert _field_showing(tmux, "example.org") == "Your domain", tmux.screen()
+    # the app has taken the keys (the field is empty, its placeholder shows) before we type on
+    assert _domain_field_is(tmux, "example.org"), tmux.screen()
     typed = ""
     for label in domain.split("."):  # a label at a time, each one seen on the screen
         piece = f".{label}" if typed else label
@@ -93,6 +93,17 @@ def _check_receive(tmux: Tmux, domain: str) -> None:
         typed += piece
         assert _field_showing(tmux, typed) == "Your domain", tmux.screen()
     tmux.keys("Enter")
+
+
+def _domain_field_is(tmux: Tmux, text: str) -> bool:
+    """Whether the form's domain field shows exactly ``text`` (waiting up to 20 s for it)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        for line in tmux.screen().splitlines():
+            if line.strip().startswith("Your domain") and line.split()[-1] == text:
+                return True
+        time.sleep(0.2)
+    return False
 
 
 def _field_showing(tmux: Tmux, text: str) -> str | None:
