@@ -163,6 +163,8 @@ ZONES: dict[str, list[str]] = {
     # An MX published with its private address: senders on the internet cannot reach it (the
     # lab never connects there either: only addresses that count as public are visited).
     "privatemx.test": ["@ MX 10 mx", "mx A 10.20.30.40"],
+    # ...and its reverse zone, with no PTR: the lab answers for it instead of refusing.
+    "30.20.10.in-addr.arpa": [],
     # What every resolver answers for the machine's own name (RFC 6761).
     "localhost": ["@ A 127.0.0.1"],
     "lab.test": ["ns A 127.0.0.1"],
