@@ -22,7 +22,6 @@ import functools
 import hashlib
 import os
 import ssl
-import tempfile
 from dataclasses import dataclass
 from enum import Enum
 
@@ -168,20 +167,11 @@ def lab_pki() -> LabPki:
 
 
 def server_context(server: str) -> ssl.SSLContext:
-    """A server TLS context presenting the lab CA's certificate for ``server`` and its chain.
+    """A server TLS context presenting the lab CA's certificate for ``server`` and its chain."""
+    from mxwizard.lab.certificates import context_from_pem
 
-    ``ssl`` loads a certificate chain only from a file, so the PEM data is written to a private
-    temporary directory just long enough to be loaded."""
     issued = lab_pki().issue(server)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    with tempfile.TemporaryDirectory(prefix="mxwizard-lab-pki-") as directory:
-        path = os.path.join(directory, "chain.pem")
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as chain_file:
-            chain_file.write(issued.key_pem + issued.chain_pem)
-        context.load_cert_chain(path)
-    return context
+    return context_from_pem(issued.key_pem + issued.chain_pem)
 
 
 def write_ca_file(directory: str) -> str:
