@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import datetime
 import functools
-import os
 import ssl
-import tempfile
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -82,20 +80,7 @@ def server_tls_context(name: str) -> ssl.SSLContext:
 
     if name in ISSUED:
         return server_context(name)
+    from mxwizard.lab.pki import context_from_pem
+
     material = self_signed_certificate(name)
     return context_from_pem(material.key_pem + material.cert_pem)
-
-
-def context_from_pem(key_and_chain: bytes) -> ssl.SSLContext:
-    """A server TLS context from a PEM key and certificate chain. ``ssl`` loads a chain only
-    from a file, so the PEM data is written to a private temporary directory just long enough
-    to be loaded (the one place the lab does this, for its self-signed and CA-issued hosts)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    with tempfile.TemporaryDirectory(prefix="mxwizard-lab-tls-") as directory:
-        chain_path = os.path.join(directory, "chain.pem")
-        descriptor = os.open(chain_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as chain_file:
-            chain_file.write(key_and_chain)
-        context.load_cert_chain(chain_path)
-    return context

@@ -22,6 +22,7 @@ import functools
 import hashlib
 import os
 import ssl
+import tempfile
 from dataclasses import dataclass
 from enum import Enum
 
@@ -168,8 +169,6 @@ def lab_pki() -> LabPki:
 
 def server_context(server: str) -> ssl.SSLContext:
     """A server TLS context presenting the lab CA's certificate for ``server`` and its chain."""
-    from mxwizard.lab.certificates import context_from_pem
-
     issued = lab_pki().issue(server)
     return context_from_pem(issued.key_pem + issued.chain_pem)
 
@@ -180,3 +179,18 @@ def write_ca_file(directory: str) -> str:
     with open(path, "wb") as handle:
         handle.write(lab_pki().ca_pem)
     return path
+
+
+def context_from_pem(key_and_chain: bytes) -> ssl.SSLContext:
+    """A server TLS context from a PEM key and certificate chain. ``ssl`` loads a chain only
+    from a file, so the PEM data is written to a private temporary directory just long enough
+    to be loaded (the one place the lab does this, for its self-signed and CA-issued hosts)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    with tempfile.TemporaryDirectory(prefix="mxwizard-lab-tls-") as directory:
+        chain_path = os.path.join(directory, "chain.pem")
+        descriptor = os.open(chain_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as chain_file:
+            chain_file.write(key_and_chain)
+        context.load_cert_chain(chain_path)
+    return context
