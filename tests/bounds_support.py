@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import os
 import signal
@@ -38,6 +39,8 @@ import dns.rdatatype
 import dns.rrset
 from aiosmtpd.smtp import SMTP, Envelope
 
+import early
+
 #: How long a measured run may take before it is killed (the attacks before the fix ran for
 #: minutes; after it, every run ends within its step budgets).
 HARD_LIMIT_SECONDS = 120.0
@@ -55,51 +58,22 @@ class Run:
     killed: bool = False
 
 
-class _EarlyRun:
-    """A run started ahead of the test that reads it, in a thread of its own."""
-
-    def __init__(self, args: Sequence[str]) -> None:
-        self.stop = threading.Event()
-        self.run: Run | None = None
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._work, args=(list(args),), daemon=True)
-        self.thread.start()
-
-    def _work(self, args: list[str]) -> None:
-        try:
-            self.run = _run(args, None, HARD_LIMIT_SECONDS, self.stop)
-        except BaseException as exc:  # handed to the test that reads the run
-            self.error = exc
-
-    def result(self) -> Run:
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        assert self.run is not None
-        return self.run
+def _early_name(args: Sequence[str]) -> str:
+    return "run-" + hashlib.sha256("\0".join(args).encode()).hexdigest()[:16]
 
 
-#: Runs started by :func:`start_early` that no test has read yet, by their arguments.
-_EARLY: dict[tuple[str, ...], _EarlyRun] = {}
+def _early_job(args: Sequence[str]) -> early.Job:
+    return lambda stop: dataclasses.asdict(_run(list(args), None, HARD_LIMIT_SECONDS, stop))
 
 
 def start_early(*runs: Sequence[str]) -> None:
-    """Start these runs now, in the background; ``run_mxwizard`` with the same arguments then
-    takes the result instead of starting its own. For runs that mostly wait (a budget that runs
-    out by design): the suite goes on meanwhile, and each run is still measured from outside,
-    on its own clock. tests/conftest.py calls a module's ``start_early`` when the session starts."""
+    """Start these runs now, in the background, once per test run (tests/early.py);
+    ``run_mxwizard`` with the same arguments then takes the result instead of starting its own.
+    For runs that mostly wait (a budget that runs out by design): the suite goes on meanwhile,
+    and each run is still measured from outside, on its own clock. tests/conftest.py calls a
+    module's ``start_early`` when the session starts."""
     for args in runs:
-        if tuple(args) not in _EARLY:
-            _EARLY[tuple(args)] = _EarlyRun(args)
-
-
-def stop_early() -> None:
-    """Kill the early runs no test read (the session ended first): nothing outlives the suite."""
-    for early in _EARLY.values():
-        early.stop.set()
-    for early in _EARLY.values():
-        early.thread.join()
-    _EARLY.clear()
+        early.start(_early_name(args), _early_job(args))
 
 
 def run_mxwizard(args: Sequence[str], *, src: str | None = None,
@@ -108,11 +82,12 @@ def run_mxwizard(args: Sequence[str], *, src: str | None = None,
 
     ``src`` puts another source tree first on the child's path (to measure committed code).
     Output goes to temporary files, so a child that prints a lot cannot block on a full pipe.
-    A run started early with the same arguments (:func:`start_early`) is taken instead.
+    A run started early with the same arguments (:func:`start_early`) is taken instead, once.
     """
-    early = _EARLY.pop(tuple(args), None) if src is None and hard_limit == HARD_LIMIT_SECONDS else None
-    if early is not None:
-        return early.result()
+    if src is None and hard_limit == HARD_LIMIT_SECONDS:
+        taken = early.take(_early_name(args), HARD_LIMIT_SECONDS + 30)
+        if taken is not None:
+            return Run(**taken)
     return _run(args, src, hard_limit, None)
 
 

@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 import textual.constants
 
+import early
 from mxwizard.cli import main
 from mxwizard.lab import LAB_DNS_PORT, LAB_HTTPS_PORT, LAB_SMTP_PORT
 from mxwizard.lab.world import LabPortTaken, World, running_lab
@@ -23,6 +24,11 @@ from mxwizard.lab.world import LabPortTaken, World, running_lab
 # imported, which a pytest plugin (the snapshots') does before this file: read it again here.
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 textual.constants.TEXTUAL_ANIMATIONS = textual.constants._get_textual_animations()  # type: ignore[misc]
+
+# Every lab a test starts without naming its ports (``check --lab``, the wizard's own lab, in this
+# process or a child) takes free ports: tests run side by side (``pytest -n``), and the documented
+# ports are kept for the few tests that show them (``documented_lab``, ``documented_ports``).
+os.environ.setdefault("MXWIZARD_LAB_PORTS", "free")
 
 #: How long a test that must show the lab on its documented ports waits for another process
 #: (another test run, a ``lab serve``) to let go of them.
@@ -39,19 +45,40 @@ def _early_modules(session: pytest.Session) -> list[Any]:
     return list(modules.values())
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that share something outside the process run in one worker of a parallel run
+    (``pytest -n 4 --dist loadgroup``, the default in pyproject.toml): the real peers are one set
+    of daemons on fixed 127.0.5.x addresses, started once by the worker that runs them; the lab's
+    documented ports can be held by one lab at a time."""
+    for item in items:
+        if "realpeers" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group("realpeers"))
+        elif "documented_lab" in getattr(item, "fixturenames", ()) or item.get_closest_marker(
+                "documented_ports"):
+            item.add_marker(pytest.mark.xdist_group("documented-ports"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    early.configure()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    early.unconfigure()
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the checks that run as child processes and spend their time waiting out budgets
     by design (tests/test_bounds_*.py): they run beside the rest of the suite instead of after
-    it, and the tests that read them wait for them. Each is still measured on its own clock."""
+    it, once per test run (tests/early.py), and the tests that read them wait for them. Each is
+    still measured on its own clock."""
     if not session.config.option.collectonly:
         for module in _early_modules(session):
             module.start_early()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop whatever of those is still running (a session that ended early): nothing outlives it."""
-    for module in _early_modules(session):
-        module.stop_early()
+    """Let those finish, or stop them if the run was cut short: nothing outlives the run."""
+    early.finish(session)
 
 
 @pytest.fixture

@@ -112,10 +112,6 @@ def start_early() -> None:
     bounds_support.start_early(SLOW_SPF)
 
 
-def stop_early() -> None:
-    bounds_support.stop_early()
-
-
 def test_a_slow_spf_chain_ends_with_the_step_and_pyspf_stops_with_it() -> None:
     """Every answer of spfslow.test takes a second, and its record is a chain of ten includes:
     pyspf's time (3.5 timeouts) and the SPF step's budget (4.5) run out, and the run still ends

@@ -27,13 +27,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import early
 from mxwizard.core.inputs import parse_address, parse_domain
 from mxwizard.core.settings import Settings
 from mxwizard.diagnosis.plans import receive, relay, send
@@ -162,47 +162,31 @@ def _measure_all(cases: tuple[Case, ...], stop: threading.Event) -> dict[str, Me
     return results
 
 
-class _Early:
-    """The cases' run, in a thread of its own: started when the session starts (the cases take
-    their whole budgets by design, and the rest of the suite runs meanwhile), read here."""
+#: The name of the cases' run in tests/early.py.
+EARLY_JOB = "bounds-smtp"
 
-    stop = threading.Event()
-    thread: threading.Thread | None = None
-    results: dict[str, Measured] | None = None
-    error: BaseException | None = None
 
-    @classmethod
-    def work(cls) -> None:
-        try:
-            cls.results = _measure_all(CASES, cls.stop)
-        except BaseException as exc:  # handed to the fixture
-            cls.error = exc
+def _measure_all_json(stop: threading.Event) -> dict[str, Any]:
+    """Every case's measurement, as JSON (the run may happen in another worker of the test run)."""
+    return {name: {"status": m.status, "seconds": m.seconds, "peak_rss_mb": m.peak_rss_mb,
+                   "stdout": m.stdout.decode("latin-1"), "stderr": m.stderr}
+            for name, m in _measure_all(CASES, stop).items()}
 
 
 def start_early() -> None:
-    """Start every case now, in the background (tests/conftest.py calls it as the session starts)."""
-    if _Early.thread is None:
-        _Early.thread = threading.Thread(target=_Early.work, daemon=True)
-        _Early.thread.start()
-
-
-def stop_early() -> None:
-    """Kill the cases still running when the session ends without them (nothing outlives it)."""
-    _Early.stop.set()
-    if _Early.thread is not None:
-        _Early.thread.join()
+    """Start every case now, in the background, once per test run (tests/conftest.py calls it
+    as the session starts; tests/early.py)."""
+    early.start(EARLY_JOB, _measure_all_json)
 
 
 @pytest.fixture(scope="module")
-def measured() -> Iterator[dict[str, Measured]]:
-    """Every case, run once for the whole module (they run at the same time)."""
-    start_early()
-    assert _Early.thread is not None
-    _Early.thread.join()
-    if _Early.error is not None:
-        raise _Early.error
-    assert _Early.results is not None
-    yield _Early.results
+def measured() -> dict[str, Measured]:
+    """Every case, run once for the whole test run (they run at the same time)."""
+    by_name = {case.name: case for case in CASES}
+    runs = early.result(EARLY_JOB, _measure_all_json, KILL_SECONDS + 60)
+    return {name: Measured(by_name[name], run["status"], run["seconds"], run["peak_rss_mb"],
+                           run["stdout"].encode("latin-1"), run["stderr"])
+            for name, run in runs.items()}
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

@@ -105,7 +105,7 @@ def format_option(func: F) -> F:
 
 def _settings(ctx: click.Context, **given: Any) -> tuple[Settings, bool]:
     """Merge a command's network options over the root's; returns (settings, lab wanted)."""
-    from mxwizard.core.config import shared_options
+    from mxwizard.core.config import lab_ports, shared_options
 
     merged: dict[str, Any] = {}
     for source in (ctx.find_root().meta.get("network", {}), given):
@@ -113,6 +113,8 @@ def _settings(ctx: click.Context, **given: Any) -> tuple[Settings, bool]:
     # the command line wins, then MXWIZARD_* variables, then the config file (docs/configuration.md)
     merged = shared_options(merged)
     lab = bool(merged.pop("lab", False))
+    if lab:
+        lab_ports()  # a bad MXWIZARD_LAB_PORTS is one line before anything starts
     dnsbl = merged.pop("dnsbl", None)
     own = PRIVATE_NETWORKS if merged.pop("private_network", False) else ()
     settings = Settings(**merged, dnsbl_zones=tuple(dnsbl) if dnsbl else None, own_networks=own)
@@ -129,7 +131,7 @@ def _settings(ctx: click.Context, **given: Any) -> tuple[Settings, bool]:
 @click.version_option(__version__, "--version", prog_name="mxwizard")
 @network_options
 @click.pass_context
-def cli(ctx: click.Context, **network: Any) -> int | None:
+def cli(ctx: click.Context, /, **network: Any) -> int | None:
     """Why doesn't my mail get through? Without a command, starts the wizard."""
     ctx.meta["network"] = network
     if ctx.invoked_subcommand is not None:
@@ -288,7 +290,7 @@ def lab() -> None:
 @click.option("--smtp-port", default=LAB_SMTP_PORT, show_default=True,
               callback=_parsed(parse_port), help="Port every lab mail host listens on.")
 @click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(0, 60000),
-              help="Delay added to every DNS answer and SMTP reply.")
+              help="Delay added to every DNS answer, SMTP reply and MTA-STS policy answer.")
 def lab_serve(dns_addr: str, dns_port: int, smtp_port: int, latency_ms: int) -> int:
     """Run the lab's DNS and SMTP servers in the foreground until Ctrl-C."""
     from mxwizard.lab.serve import serve_forever

@@ -184,6 +184,26 @@ def parse_value(option: str, value: object, where: str) -> Any:
 # --- the two sources --------------------------------------------------------------------------
 
 
+#: Where the lab listens (``--lab`` and the wizard's lab; ``lab serve`` has its own options):
+#: ``documented`` (the default) takes the documented ports when they are free and says when it had
+#: to move; ``free`` always picks free ones, for several labs at once on one machine (a parallel
+#: test run, a class sharing one server), where the documented ports are nobody's in particular.
+LAB_PORTS_ENV = ENV_PREFIX + "LAB_PORTS"
+LAB_PORT_CHOICES = ("documented", "free")
+
+
+def lab_ports(environ: Mapping[str, str] | None = None) -> str:
+    """``documented`` or ``free``, from ``MXWIZARD_LAB_PORTS`` (:data:`LAB_PORTS_ENV`)."""
+    env = os.environ if environ is None else environ
+    raw = env.get(LAB_PORTS_ENV, "").strip().lower()
+    if not raw:
+        return LAB_PORT_CHOICES[0]
+    if raw not in LAB_PORT_CHOICES:
+        raise ConfigError(f"{LAB_PORTS_ENV}: the lab's ports must be 'documented' or 'free', "
+                          f"not '{visible(raw, 40)}'")
+    return raw
+
+
 def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The shared options set in the environment (``MXWIZARD_<NAME>``), parsed. Empty variables
     count as unset; other ``MXWIZARD_`` variables are not this module's business."""
