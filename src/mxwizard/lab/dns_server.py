@@ -412,7 +412,7 @@ class LabDnsServer:
         attempts = 20 if port == 0 else 1
         for attempt in range(attempts):
             udp, _ = await loop.create_datagram_endpoint(lambda: _UdpEndpoint(self), local_addr=(host, port))
-            chosen = udp.get_extra_info("sockname")[1]
+            chosen = int(udp.get_extra_info("sockname")[1])
             try:
                 tcp = await loop.create_server(lambda: _TcpSession(self), host, chosen, reuse_address=True)
             except OSError:

@@ -36,7 +36,7 @@ import dns.rdatatype
 import dns.resolver
 import dns.reversename
 
-from mxwizard.probes.udp import UdpChannels
+from mxwizard.probes.udp import UdpChannels, timed_out
 
 #: Records kept from one section of an answer. Real answers are far smaller (a 1,232-byte UDP
 #: answer holds about 70 A records, and big providers publish a handful); a server that sends
@@ -397,7 +397,7 @@ class DnsClient:
         if response.flags & dns.flags.TC:
             remaining = self.timeout - (time.monotonic() - started)
             if remaining <= 0:
-                raise dns.exception.Timeout(timeout=self.timeout)
+                raise timed_out(self.timeout)
             response = await dns.asyncquery.tcp(request, ip, timeout=remaining, port=port,
                                                 source=self.source)
         return response

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -107,12 +107,12 @@ class UdpChannels:
                 return await asyncio.wait_for(asyncio.shield(answer), first)
             except asyncio.TimeoutError:
                 if first >= timeout:
-                    raise dns.exception.Timeout(timeout=timeout) from None
+                    raise timed_out(timeout) from None
             sock.transport.sendto(wire)
             try:
                 return await asyncio.wait_for(answer, timeout - first)
             except asyncio.TimeoutError:
-                raise dns.exception.Timeout(timeout=timeout) from None
+                raise timed_out(timeout) from None
         finally:
             if not answer.done():
                 answer.cancel()
@@ -122,6 +122,12 @@ class UdpChannels:
                 if self._sockets.get(key) is sock:
                     del self._sockets[key]
                 sock.close()
+
+
+def timed_out(seconds: float) -> dns.exception.Timeout:
+    """dnspython's own timeout error, as its resolver raises it (its constructor is untyped)."""
+    error: Callable[..., dns.exception.Timeout] = dns.exception.Timeout
+    return error(timeout=seconds)
 
 
 def _free_id(waiting: Mapping[int, object]) -> int:

@@ -463,7 +463,7 @@ def _install() -> None:
     name it finds in the ``aiosmtplib.smtp`` module, so that name is rebound here, once, when this
     module is first imported. Connections made without a recorder behave exactly as before.
     """
-    aiosmtplib.smtp.SMTPProtocol = RecordingProtocol  # type: ignore[misc]
+    aiosmtplib.smtp.SMTPProtocol = RecordingProtocol  # type: ignore[attr-defined]
 
 
 _install()
