@@ -82,6 +82,7 @@ def test_banner_says_where_everything_listens(served_lab: ServedLab) -> None:
     assert f"DNS on 127.0.0.1:{served_lab.dns_port}" in served_lab.banner
     assert f"dig @127.0.0.1 -p {served_lab.dns_port} MX healthy.test" in served_lab.banner
     assert f"swaks --server 127.0.2.1:{served_lab.smtp_port}" in served_lab.banner
+    assert re.search(r"HTTPS on 127\.0\.6\.200:\d+, the MTA-STS policy web server", served_lab.banner)
 
 
 def test_dig_mx_a_ptr_txt(served_lab: ServedLab) -> None:

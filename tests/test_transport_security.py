@@ -264,6 +264,15 @@ def test_a_policy_server_that_never_answers_times_out_in_time(check_json: CheckJ
     assert report["elapsed_ms"] < 8000
 
 
+async def test_the_policy_web_server_answers_after_the_lab_latency() -> None:
+    async with running_lab(latency_ms=300, dns_port=0, smtp_port=0, https_port=0) as world:
+        settings = world.point(Settings(timeout=5))
+        fetch = await fetch_policy(DnsClient([(world.dns_addr, world.dns_port)], 5), "dane.test",
+                                   settings)
+    assert fetch.outcome is FetchOutcome.OK and b"mx: mx.dane.test" in fetch.body
+    assert fetch.ms >= 250  # the fetch alone: the address lookups' latency is not in it
+
+
 # A policy server made here for what the lab does not have: a name of a private CA made here too,
 # and an answer streamed without a Content-Length.
 

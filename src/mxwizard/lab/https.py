@@ -7,6 +7,8 @@ answer at all, a policy far over the 64 KB senders read, a redirect. Its certifi
 the lab CA and names every one of them.
 
 It is an aiohttp server (aiohttp is already installed with textual-serve), bound to loopback only.
+With a latency (``lab serve --latency-ms``) every answer waits that long before it is sent, as
+every DNS answer and SMTP reply of the lab does, so a policy fetch costs one round trip too.
 Handlers are cancelled when the client goes away, and closing the lab cancels any that still wait,
 so the "never answers" policy cannot hold the lab open.
 """
@@ -17,6 +19,7 @@ import asyncio
 import ssl
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from mxwizard.lab.pki import server_context
 from mxwizard.lab.transport import POLICIES, POLICY_SERVER_IP
@@ -26,6 +29,17 @@ OVERSIZE_BYTES = 100 * 1024
 #: How long the slow policy waits before answering: longer than any --timeout a test uses, and
 #: ended early when the client gives up or the lab closes.
 SLOW_SECONDS = 120.0
+#: The server's latency in seconds (0: answer at once), kept on its application.
+LATENCY = web.AppKey("latency", float)
+
+
+@web.middleware
+async def _delayed(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Wait the lab's latency, then answer: the delay of a real network's round trip."""
+    latency = request.app[LATENCY]
+    if latency:
+        await asyncio.sleep(latency)
+    return await handler(request)
 
 
 async def _policy(request: web.Request) -> web.StreamResponse:
@@ -47,10 +61,12 @@ async def _policy(request: web.Request) -> web.StreamResponse:
 
 
 class LabHttps:
-    """The policy web server; :meth:`start` binds it, :meth:`close` stops it."""
+    """The policy web server; :meth:`start` binds it, :meth:`close` stops it. ``latency_ms``
+    delays every answer."""
 
-    def __init__(self, ip: str = POLICY_SERVER_IP) -> None:
+    def __init__(self, ip: str = POLICY_SERVER_IP, latency_ms: float = 0) -> None:
         self.ip = ip
+        self.latency = max(0.0, latency_ms / 1000)
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
 
@@ -60,7 +76,8 @@ class LabHttps:
 
     async def start(self, port: int = 0) -> int:
         """Listen on (ip, port); port 0 picks a free one. Returns the port."""
-        app = web.Application()
+        app = web.Application(middlewares=[_delayed])
+        app[LATENCY] = self.latency
         app.router.add_get("/.well-known/mta-sts.txt", _policy)
         app.router.add_route("*", "/{tail:.*}", _policy)
         runner = web.AppRunner(app, handler_cancellation=True, access_log=None,

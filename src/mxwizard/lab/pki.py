@@ -56,7 +56,7 @@ class Issue:
 #: The names of the lab's policy web server (lab/https.py): one certificate carries them all.
 MTA_STS_NAMES = tuple(f"mta-sts.{d}" for d in (
     "stsgood.test", "selfsts.test", "ststesting.test", "stsmiss.test", "ststimeout.test",
-    "sts404.test", "stsbig.test", "stsredirect.test"))
+    "sts404.test", "stsbig.test", "stsredirect.test", "dane.test"))
 
 #: Server name -> the certificate it presents (the healthy domain, and the transport corner of
 #: the lab, lab/transport.py).

@@ -270,8 +270,10 @@ SCENARIOS: tuple[Scenario, ...] = (
              ("mta-sts.policy-redirect",)),
     _receive("tls-rpt-malformed", "The TLS-RPT record sends reports to an http: address",
              "rptbad.test", ("tls-rpt.invalid",)),
-    _receive("dane-match", "DNSSEC-signed, and the MX's DANE records match its certificate",
-             "dane.test", ("dnssec.signed", "dane.ok")),
+    _receive("dane-match", "DNSSEC-signed, and the MX's DANE records match its certificate "
+             "(MTA-STS and TLS-RPT too)",
+             "dane.test", ("dnssec.signed", "dane.ok", "mta-sts.ok", "mta-sts.mx-listed",
+                           "tls-rpt.ok", "smtp.tls-certificate-ok")),
     _receive("dane-mismatch", "The MX's DANE record names a key it no longer has", "danebad.test",
              ("dnssec.signed", "dane.mismatch")),
     _receive("dnssec-bogus", "DNSSEC validation fails: validating resolvers answer SERVFAIL",

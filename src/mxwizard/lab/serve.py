@@ -27,6 +27,8 @@ def _banner(world: World) -> str:
                                                           ", ".join(host.domains) or "no domains")
         lines.append(f"  {host.ip:<12} {host.name:<22} {what}")
     lines += [
+        f"mxwizard lab: HTTPS on {POLICY_SERVER_IP}:{world.https_port}, the MTA-STS policy web "
+        "server of every mta-sts.* name of the lab",
         "",
         "Try:",
         f"  dig {dns} MX healthy.test",

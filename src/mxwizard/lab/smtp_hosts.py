@@ -154,7 +154,11 @@ class LabSmtp:
         bound: list[tuple[HostSpec, socket.socket]] = []
         try:
             for spec in self.hosts.values():
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                # IPPROTO_TCP named, not 0: asyncio turns Nagle off (TCP_NODELAY) only on
+                # sockets that say so, and the connections accepted here inherit it. With
+                # Nagle on, each line of a multi-line reply after the first waited for the
+                # client's delayed ACK (some 40 ms): a delay no real server adds.
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     sock.bind((spec.ip, port))

@@ -17,7 +17,8 @@ Domains, one situation each (the scenarios in lab/scenarios.py name them):
   stsbig.test      the policy is larger than 64 KB
   stsredirect.test the policy web server redirects
   rptbad.test      a TLS-RPT record whose report address is http:
-  dane.test        DNSSEC-signed, TLSA 3 1 1 and 2 0 1 that match what the MX presents
+  dane.test        DNSSEC-signed, TLSA 3 1 1 and 2 0 1 that match what the MX presents, and
+                   MTA-STS enforce listing that MX, TLS-RPT published: every protection at once
   danebad.test     DNSSEC-signed, TLSA 3 1 1 of a key the MX no longer has
   bogus.test       DNSSEC validation fails: validating resolvers answer SERVFAIL
 
@@ -74,6 +75,7 @@ POLICIES: dict[str, tuple[str, str]] = {
     "mta-sts.sts404.test": ("missing", ""),
     "mta-sts.stsbig.test": ("oversize", ""),
     "mta-sts.stsredirect.test": ("redirect", "https://www.stsredirect.test/mta-sts.txt"),
+    "mta-sts.dane.test": ("policy", _policy("enforce", "mx.dane.test")),
 }
 
 _STS_TXT = '_mta-sts TXT "v=STSv1; id=20260101000000Z"'
@@ -111,7 +113,8 @@ def transport_zones() -> dict[str, list[str]]:
         "stsredirect.test": [via_trusted, _STS_TXT, _POLICY_HOST],
         "rptbad.test": [via_trusted, '_smtp._tls TXT "v=TLSRPTv1; rua=http://reports.rptbad.test/"'],
         "dane.test": ["@ MX 10 mx", "mx A 127.0.6.8", f"_25._tcp.mx TLSA 3 1 1 {dane_ee}",
-                      f"_25._tcp.mx TLSA 2 0 1 {dane_ta}"],
+                      f"_25._tcp.mx TLSA 2 0 1 {dane_ta}", _STS_TXT, _POLICY_HOST,
+                      '_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tlsrpt@dane.test"'],
         "danebad.test": ["@ MX 10 mx", "mx A 127.0.6.9",
                          f"_25._tcp.mx TLSA 3 1 1 {pki.retired_spki_sha256()}"],
         "bogus.test": ["@ MX 10 mx", "mx A 127.0.6.10"],
