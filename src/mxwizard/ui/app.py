@@ -37,6 +37,13 @@ if TYPE_CHECKING:  # the first screen must not wait for the diagnosis engine to 
 LabFactory = Callable[[], contextlib.AbstractAsyncContextManager[Any]]
 
 
+#: In a 16-colour terminal the theme's text shades of success and error are both reduced to the
+#: same grey, so pass and FAIL would differ by glyph alone, and the border of a field without focus
+#: to the screen's black. There these variables take the theme's colours named here instead, which
+#: stay apart (green, red, grey).
+SIXTEEN_COLOUR_VARIABLES = {"text-success": "success", "text-error": "error", "border-blurred": "panel"}
+
+
 def clipboard_note(size: int, file_hint: str) -> str:
     """What a copy really did: the text went to the terminal as an OSC 52 request, which the
     terminal (or tmux, or SSH's client) may drop without a word; so say that, and how to fix it."""
@@ -58,6 +65,14 @@ class WizardApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
     ]
+    #: Under 80 columns every screen has the class ``-narrow``, under 24 rows ``-short``:
+    #: app.tcss lays them out tighter there, so nothing is cut at 60×18. (Textual types these as
+    #: lists, and mypy will not let a ClassVar annotation override its declaration.)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (24, "-tall")]  # noqa: RUF012
+    #: True in a terminal with only 16 colours (TERM=xterm, no COLORTERM): see
+    #: :data:`SIXTEEN_COLOUR_VARIABLES`. Never in headless tests, whose pictures are true colour.
+    sixteen_colours = False
 
     def __init__(self, settings: Settings, lab: bool = False, *, lab_factory: LabFactory | None = None,
                  remember: bool = True) -> None:
@@ -89,11 +104,21 @@ class WizardApp(App[int]):
         """Show the welcome screen at once; the lab, if asked for, starts behind it."""
         from mxwizard.ui.screens.welcome import WelcomeScreen
 
+        if not self.is_headless and self.console.color_system in ("standard", "windows"):
+            self.sixteen_colours = True
+            self.refresh_css(animate=False)
         await self.push_screen(WelcomeScreen())
         if self.want_lab:
             self.run_worker(self._start_lab(), group="lab", exit_on_error=False)
         else:
             self.lab_ready.set()
+
+    def get_css_variables(self) -> dict[str, str]:
+        """The theme's variables; in a 16-colour terminal, status colours that stay apart."""
+        variables = super().get_css_variables()
+        if self.sixteen_colours:
+            variables.update({name: variables[theirs] for name, theirs in SIXTEEN_COLOUR_VARIABLES.items()})
+        return variables
 
     async def _start_lab(self) -> None:
         """Start the lab without freezing the screen: its modules are imported and its zones

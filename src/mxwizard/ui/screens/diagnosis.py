@@ -1,8 +1,9 @@
 """The diagnosis screen: the decision path with live status, why each step matters, and tabs for
 the findings, the SMTP transcript and the DNS lookups, all filled from the runner's events.
 
-The probes run in a worker owned by this screen: ``s`` stops it, leaving the screen stops it, and a
-failure inside it is shown here instead of ending the app. The runner's events come to the screen
+The probes run in a worker owned by this screen: ``s`` stops it (once the check has finished,
+``s`` saves its session instead), leaving the screen stops it, and a failure inside it is shown
+here instead of ending the app. The runner's events come to the screen
 as :class:`DiagnosisScreen.Progress` messages, in the order they happened. When the diagnosis
 finishes, the verdict screen opens on top; Escape from there comes back here with everything
 still in place.
@@ -61,15 +62,21 @@ class DiagnosisScreen(WizardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("s", "stop", "Stop"),
+        # s stops the check while it runs, and saves its session once it has finished
+        Binding("s", "save", "Save"),
         Binding("v", "verdict", "Verdict"),
+        # r is shown when a check stopped or broke off; after a finished one it still works, but
+        # the key bar's room goes to the lesson keys README names (p, l, s)
         Binding("r", "rerun", "Run again"),
+        Binding("r", "run_again", "Run again", show=False),
         Binding("f", "tab('findings')", "Findings", show=False),
         Binding("t", "tab('transcript')", "Transcript", show=False),
         Binding("d", "tab('dns')", "DNS", show=False),
         Binding("c", "copy_fix", "Copy fix", show=False),
         Binding("z", "zoom", "Zoom", show=False),
-        Binding("p", "replay", "Step through"),
-        Binding("l", "dns_lesson", "DNS lesson", show=False),
+        Binding("p", "replay", "SMTP steps"),
+        Binding("l", "dns_lesson", "DNS steps"),
+        Binding("k", "checklist", "Checklist"),
     ]
 
     @dataclass
@@ -263,11 +270,15 @@ class DiagnosisScreen(WizardScreen):
         if action == "verdict":
             return self.diagnosis is not None
         if action == "rerun":
+            return not self.running and self.diagnosis is None
+        if action == "run_again":
             return not self.running
-        if action == "replay":
+        if action in ("replay", "save"):
             return self.diagnosis is not None and bool(self.diagnosis.transcripts or self.diagnosis.lookups)
         if action == "dns_lesson":
             return self.diagnosis is not None and bool(self.diagnosis.lookups)
+        if action == "checklist":
+            return self.diagnosis is not None and bool(self.diagnosis.checklist)
         return True
 
     def action_stop(self) -> None:
@@ -289,6 +300,18 @@ class DiagnosisScreen(WizardScreen):
     def action_rerun(self) -> None:
         """Run the same plan again on a fresh screen (this one is replaced)."""
         self.app.switch_screen(DiagnosisScreen(self.check_title, self.plan, self.settings))
+
+    def action_run_again(self) -> None:
+        """r after a finished check (the binding the key bar does not show): as :meth:`action_rerun`."""
+        self.action_rerun()
+
+    def action_save(self) -> None:
+        """Save the session (SMTP and DNS) to a JSON file, in the step-through's dialog."""
+        if self.diagnosis is not None:
+            from mxwizard.replay.session_files import session_of
+            from mxwizard.ui.screens.lesson_files import SaveSessionScreen
+
+            self.app.push_screen(SaveSessionScreen(session_of(self.diagnosis)))
 
     def action_tab(self, tab: str) -> None:
         """Switch to a tab and put the keyboard there."""
@@ -315,6 +338,13 @@ class DiagnosisScreen(WizardScreen):
 
             self.app.push_screen(DnsLessonScreen(self.check_title, self.diagnosis.lookups))
 
+    def action_checklist(self) -> None:
+        """The big providers' sender rules, one row each (send checks)."""
+        if self.diagnosis is not None and self.diagnosis.checklist:
+            from mxwizard.ui.screens.checklist import ChecklistScreen
+
+            self.app.push_screen(ChecklistScreen(self.check_title, self.diagnosis))
+
     def action_zoom(self) -> None:
         """Give the tabs the whole width (the path and the "why" hide), or bring them back."""
         self.toggle_class("-zoomed")
@@ -339,6 +369,12 @@ class DiagnosisScreen(WizardScreen):
                              self.action_replay))
             commands.append(("DNS lesson", "The DNS lookups one per key press, dig-style",
                              self.action_dns_lesson))
+            if self.diagnosis.transcripts or self.diagnosis.lookups:
+                commands.append(("Save the session", "Write the SMTP sessions and DNS lookups "
+                                 "to a JSON file", self.action_save))
+            if self.diagnosis.checklist:
+                commands.append(("Sender checklist", "Gmail's, Yahoo's and Outlook.com's sender "
+                                 "rules", self.action_checklist))
         commands.append(("Zoom the tabs", "Hide the path to give the tabs the whole width",
                          self.action_zoom))
         if self.running:

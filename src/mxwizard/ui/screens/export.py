@@ -1,15 +1,17 @@
 """Export: the report as Markdown (for a ticket or a forum post) or JSON (for scripts), saved to a
 file or copied to the clipboard (OSC 52, which also works over SSH in most terminals).
 
-A file is written new: an existing one is replaced only after a second Save with the same name,
-and a link, folder or device under that name never is. In a browser (``mxwizard serve``) nothing
-is written on the server: the report arrives as a download.
+Enter saves, on the format list as in the file name, as in the session's save dialog; ctrl+s is an
+alias. A file is written new: an existing one is replaced only after a second Save with the same
+name, and a link, folder or device under that name never is. In a browser (``mxwizard serve``)
+nothing is written on the server: the report arrives as a download.
 """
 
 from __future__ import annotations
 
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,6 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
@@ -42,12 +45,38 @@ def render(diagnosis: Diagnosis, fmt: str) -> str:
     return to_json(diagnosis) if fmt == "json" else to_markdown(diagnosis)
 
 
+class FormatChoice(RadioSet):
+    """The format list, where Enter takes the highlighted format and saves (Space only takes it):
+    Enter performs the action in every save dialog of the wizard."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose", "Save in this format", show=False),
+    ]
+
+    @dataclass
+    class Chosen(Message):
+        """Enter on a format: save in it."""
+
+        fmt: str
+
+    def action_choose(self) -> None:
+        """Press the highlighted format (a no-op when it is pressed already), then ask to save."""
+        highlighted = self._selected  # RadioSet's own cursor, the row the arrows moved to
+        buttons = list(self.query(RadioButton))
+        if highlighted is not None and 0 <= highlighted < len(buttons):
+            chosen = buttons[highlighted]
+            chosen.value = True
+        else:
+            chosen = self.pressed_button or buttons[0]
+        self.post_message(self.Chosen(chosen.id or "markdown"))
+
+
 class ExportScreen(ModalScreen[None]):
     """Choose a format, then save to a file or copy to the clipboard."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close"),
-        Binding("ctrl+s", "save", "Save"),
+        Binding("ctrl+s", "save", "Save"),  # an alias of Enter
         Binding("ctrl+y", "copy", "Copy"),
     ]
     HELP_TOPIC = "export"
@@ -62,7 +91,7 @@ class ExportScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="export-box"):
             yield Static(Content.assemble(("Export the report", "bold")), id="export-title")
-            with RadioSet(id="export-format"):
+            with FormatChoice(id="export-format"):
                 yield RadioButton("Markdown (for a ticket or a forum post)", value=True, id="markdown")
                 yield RadioButton("JSON (for scripts)", id="json")
             yield Label("Save to (a name alone means the current directory):" if not self.app.is_web
@@ -70,7 +99,7 @@ class ExportScreen(ModalScreen[None]):
             yield Input(value=default_path(self.diagnosis, self.fmt), id="export-path", compact=True)
             yield Static(id="export-status")
             with Horizontal(id="export-buttons"):
-                yield Button("Save (ctrl+s)" if not self.app.is_web else "Download (ctrl+s)",
+                yield Button("Save (Enter)" if not self.app.is_web else "Download (Enter)",
                              id="export-save", variant="primary", compact=True)
                 yield Button("Copy (ctrl+y)", id="export-copy", compact=True)
                 yield Button("Close (Esc)", id="export-close", compact=True)
@@ -81,7 +110,19 @@ class ExportScreen(ModalScreen[None]):
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         """A new format: change the file name's extension to match."""
-        self.fmt = event.pressed.id or "markdown"
+        self._use_format(event.pressed.id or "markdown")
+
+    @on(FormatChoice.Chosen)
+    def format_chosen(self, event: FormatChoice.Chosen) -> None:
+        """Enter on the format list: that format, saved at once."""
+        event.stop()
+        self._use_format(event.fmt)
+        self.action_save()
+
+    def _use_format(self, fmt: str) -> None:
+        """Export in ``fmt`` from now on, with the file name's extension to match (twice is
+        harmless: Enter's choice and the list's own change message may both arrive)."""
+        self.fmt = fmt if fmt in _EXTENSIONS else "markdown"
         path_input = self.query_one("#export-path", Input)
         base, ext = os.path.splitext(path_input.value)
         if ext in _EXTENSIONS.values():

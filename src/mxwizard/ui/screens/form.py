@@ -24,6 +24,7 @@ from mxwizard.core.untrusted import visible
 from mxwizard.diagnosis.checks import Check
 from mxwizard.ui.screens.base import WizardScreen
 from mxwizard.ui.widgets.keybar import KeyBar
+from mxwizard.ui.widgets.tickbox import TickBox
 
 #: The form's name for ``--private-network`` (a box under the fields of every check).
 PRIVATE_NETWORK = "private_network"
@@ -65,8 +66,8 @@ class FormScreen(WizardScreen):
                     yield Input(value=self.initial.get(field.name, ""), placeholder=field.placeholder,
                                 id=f"field-{field.name}", compact=True)
                 yield Static(id=f"error-{field.name}", classes="form-error")
-            yield Checkbox(PRIVATE_NETWORK_LABEL, self.initial.get(PRIVATE_NETWORK) == "yes",
-                           id="field-private-network", compact=True)
+            yield TickBox(PRIVATE_NETWORK_LABEL, self.initial.get(PRIVATE_NETWORK) == "yes",
+                          id="field-private-network", compact=True)
             yield Static(id="form-status")
             yield Button("Run the check (Enter)", id="form-run", variant="primary", compact=True)
         yield KeyBar()

@@ -4,9 +4,12 @@ A session file is the JSON report (or the part of it with the transcripts and DN
 report saved by ``mxwizard check ... --format json`` against a real server opens here too. Loading
 and checking is :mod:`mxwizard.replay.session_files`; a bad file is answered with its one-line reason.
 
-Opening is quick (the file is opened and its size checked at once, so a missing file is answered
-on the spot); reading, checking and annotating happen in a thread worker that reports its progress,
-so a large file never freezes the wizard, and Escape abandons it. In a browser
+The open dialog lists the session files of the folder sessions are saved to by default (the
+current directory; in a browser, the served directory), newest first, with the newest (the last
+one saved) highlighted: Enter replays it. Opening is quick (the file is opened and its size
+checked at once, so a missing file is answered on the spot); reading, checking and annotating
+happen in a thread worker that reports its progress, so a large file never freezes the wizard,
+and Escape abandons it. In a browser
 (``mxwizard serve``) nothing is written on the server: a saved session arrives as a download, and
 files open only by name from the directory the server was started with.
 """
@@ -14,6 +17,7 @@ files open only by name from the directory the server was started with.
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -25,10 +29,21 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, RadioSet, Static
+from textual.widgets import (
+    Button,
+    Input,
+    Label,
+    OptionList,
+    ProgressBar,
+    RadioButton,
+    RadioSet,
+    Static,
+)
+from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from mxwizard.core.untrusted import visible
+from mxwizard.replay.saved_sessions import SavedSession, saved_sessions
 from mxwizard.replay.session_files import (
     NotReplaceable,
     Session,
@@ -54,6 +69,12 @@ SPEEDS: tuple[tuple[str, str, float | None], ...] = (
 def _status(ok: bool, text: str) -> Content:
     glyph = ("✔ ", "bold $text-success") if ok else ("✖ ", "bold $text-error")
     return Content.assemble(glyph, text)
+
+
+def saved_prompt(saved: SavedSession) -> Content:
+    """One saved session as a list row: when it was written, then its name."""
+    written = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved.modified))
+    return Content.assemble((written, "$text-muted"), "  ", visible(saved.name, 50))
 
 
 class _Abandoned(Exception):
@@ -97,6 +118,8 @@ class OpenSessionScreen(ModalScreen[tuple[Session, float | None] | None]):
         #: The number of the load under way, or None; messages of an abandoned load are ignored.
         self.load_under_way: int | None = None
         self._loads = 0
+        #: The session files offered in the list, newest first (read when the dialog is composed).
+        self.saved: list[SavedSession] = []
 
     @property
     def directory(self) -> Path | None:
@@ -106,10 +129,15 @@ class OpenSessionScreen(ModalScreen[tuple[Session, float | None] | None]):
     def compose(self) -> ComposeResult:
         where = ("File (a name alone means the current directory):" if self.directory is None
                  else f"File name, in {visible(str(self.directory), 50)}:")
+        self.saved = saved_sessions(self.directory or ".")
         with Vertical(id="open-box"):
             yield Static(Content.assemble(
-                ("Replay a saved session", "bold"), "\nA file saved with s on a lesson, or the "
-                "output of: mxwizard check ... --format json"), id="open-title")
+                ("Replay a saved session", "bold"),
+                "\nSaved with s, or the output of: mxwizard check ... --format json"), id="open-title")
+            if self.saved:
+                yield Label("Saved here, newest first (Enter replays the highlighted one):")
+                yield OptionList(*[Option(saved_prompt(s), id=str(i)) for i, s in enumerate(self.saved)],
+                                 id="open-saved")
             yield Label(where)
             yield Input(value=self.initial_path, id="open-path", compact=True,
                         placeholder="session.json")
@@ -124,8 +152,30 @@ class OpenSessionScreen(ModalScreen[tuple[Session, float | None] | None]):
                 yield Button("Close (Esc)", id="open-close", compact=True)
 
     def on_mount(self) -> None:
-        """Start in the file name."""
-        self.query_one("#open-path", Input).focus()
+        """Start on the last session saved, when the folder holds any (Enter replays it), else in
+        the file name."""
+        path_input = self.query_one("#open-path", Input)
+        if self.saved and not self.initial_path:
+            saved = self.query_one("#open-saved", OptionList)
+            saved.highlighted = 0
+            path_input.value = self.saved[0].name
+            saved.focus()
+        else:
+            path_input.focus()
+
+    @on(OptionList.OptionHighlighted, "#open-saved")
+    def saved_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        """Arrows in the list: the file name follows (Enter, ctrl+o and the button open it)."""
+        if event.option_list.has_focus and event.option.id is not None:
+            self.query_one("#open-path", Input).value = self.saved[int(event.option.id)].name
+
+    @on(OptionList.OptionSelected, "#open-saved")
+    def saved_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter in the list replays the highlighted session."""
+        event.stop()
+        if event.option.id is not None:
+            self.query_one("#open-path", Input).value = self.saved[int(event.option.id)].name
+            self.action_open()
 
     @property
     def speed(self) -> float | None:
@@ -231,10 +281,17 @@ class OpenSessionScreen(ModalScreen[tuple[Session, float | None] | None]):
 
 
 class SaveSessionScreen(ModalScreen[None]):
-    """Asks for a file name and saves the session there as JSON (in a browser: as a download)."""
+    """Asks for a file name and saves the session there as JSON (in a browser: as a download).
+
+    The one save dialog of the wizard: the step-through, the details and the verdict all open it
+    with ``s``. Enter saves, as in the export dialog; ctrl+s is an alias there and here.
+    """
 
     HELP_TOPIC = "replay"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("ctrl+s", "save", "Save", show=False),
+    ]
 
     def __init__(self, session: Session) -> None:
         super().__init__()

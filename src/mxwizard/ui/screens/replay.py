@@ -6,7 +6,7 @@ what the reply means and what the receiver checked at that point. The first step
 and the greeting. The same screen plays a saved session back on a timer that follows the recorded
 times, scaled by the chosen speed (no pause longer than a few seconds, as in ``mxwizard replay``);
 the timer belongs to the screen, so leaving it ends the playback, and Space pauses it. ``s``
-saves the session to a file, ``d`` opens its DNS lesson.
+saves the session to a file, ``l`` (or ``d``) opens its DNS lesson, the keys of the details screen.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class ReplayScreen(WizardScreen):
         Binding("space,n", "next", "Next"),
         Binding("backspace,p", "previous", "Previous"),
         Binding("s", "save", "Save"),
-        Binding("d", "dns_lesson", "DNS"),
+        Binding("l,d", "dns_lesson", "DNS steps"),  # l as on the details screen; d as before
         Binding("a", "all", "All", show=False),
         Binding("r", "restart", "Start again", show=False),
         Binding("x", "explain", "Explain line", show=False),
@@ -157,7 +157,7 @@ class ReplayScreen(WizardScreen):
         if not self.steps:
             meaning.update(Content.assemble(
                 ("No SMTP conversation", "bold"), " in this session to step through.",
-                " Press d for its DNS lesson." if self.session.lookups else ""))
+                " Press l for its DNS lesson." if self.session.lookups else ""))
             upcoming.update(Content("Escape goes back."))
             return
         done = [step for step in self.steps if step.end <= self.shown]

@@ -1,5 +1,6 @@
 """The verdict: the headline answer, the findings grouped by whose side they are on, and each fix
-with its exact record, ready to copy. Export and "new check" start here too.
+with its exact record, ready to copy. Export, saving the session (``s``, the step-through's
+dialog) and "new check" start here too, and the lesson keys of the details (``p``, ``l``) work.
 
 Used for every kind of diagnosis, including a bounce explained by the bounce screen.
 """
@@ -32,7 +33,12 @@ class VerdictScreen(WizardScreen):
         Binding("escape", "back", "Details"),
         Binding("c", "copy_fix", "Copy fix"),
         Binding("e", "export", "Export"),
+        Binding("s", "save", "Save"),
         Binding("n", "new_check", "New check"),
+        # the lesson keys of the details screen work here too (a run lands on this screen)
+        Binding("p", "replay", "SMTP steps", show=False),
+        Binding("l", "dns_lesson", "DNS steps", show=False),
+        Binding("k", "checklist", "Checklist"),
     ]
 
     def __init__(self, title: str, diagnosis: Diagnosis) -> None:
@@ -75,6 +81,44 @@ class VerdictScreen(WizardScreen):
         """Copy the highlighted finding's fix (the exact record or setting)."""
         self.wizard.copy_fix(self.query_one(FindingsView).current)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys whose screen would be empty stay out of the key bar: no session to save or step
+        through (a bounce), no DNS lookups, no checklist (only send checks have one)."""
+        if action in ("save", "replay"):  # a session to save or step through (not a bounce)
+            return bool(self.diagnosis.transcripts or self.diagnosis.lookups)
+        if action == "dns_lesson":
+            return bool(self.diagnosis.lookups)
+        if action == "checklist":
+            return bool(self.diagnosis.checklist)
+        return True
+
+    def action_save(self) -> None:
+        """Save the session (SMTP and DNS) to a JSON file, in the step-through's dialog."""
+        from mxwizard.replay.session_files import session_of
+        from mxwizard.ui.screens.lesson_files import SaveSessionScreen
+
+        self.app.push_screen(SaveSessionScreen(session_of(self.diagnosis)))
+
+    def action_replay(self) -> None:
+        """Step through the SMTP sessions one command per key press (as p on the details)."""
+        from mxwizard.replay.session_files import session_of
+        from mxwizard.ui.screens.replay import ReplayScreen
+
+        self.app.push_screen(ReplayScreen(self.check_title, session_of(self.diagnosis)))
+
+    def action_dns_lesson(self) -> None:
+        """Walk the DNS lookups one per key press (as l on the details)."""
+        from mxwizard.ui.screens.dns_lesson import DnsLessonScreen
+
+        self.app.push_screen(DnsLessonScreen(self.check_title, self.diagnosis.lookups))
+
+    def action_checklist(self) -> None:
+        """The big providers' sender rules, one row each."""
+        if self.diagnosis.checklist:
+            from mxwizard.ui.screens.checklist import ChecklistScreen
+
+            self.app.push_screen(ChecklistScreen(self.check_title, self.diagnosis))
+
     def action_export(self) -> None:
         """Save or copy the whole report."""
         from mxwizard.ui.screens.export import ExportScreen
@@ -89,6 +133,10 @@ class VerdictScreen(WizardScreen):
         """The verdict's actions."""
         return [
             ("Export the report", "Save as Markdown or JSON, or copy it", self.action_export),
+            *([("Save the session", "Write the SMTP sessions and DNS lookups to a JSON file",
+                self.action_save)] if self.diagnosis.transcripts or self.diagnosis.lookups else []),
             ("Copy the fix", "Copy the highlighted finding's fix", self.action_copy_fix),
             ("New check", "Back to the start", self.action_new_check),
+            *([("Sender checklist", "Gmail's, Yahoo's and Outlook.com's sender rules",
+                self.action_checklist)] if self.diagnosis.checklist else []),
         ]

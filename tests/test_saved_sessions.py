@@ -1,0 +1,44 @@
+"""The saved sessions a folder offers to the replay dialog: files mxwizard wrote, newest first,
+and nothing that is not a plain file is ever opened (a pipe would keep the wizard waiting)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from mxwizard.replay.saved_sessions import saved_sessions, written_by_mxwizard
+from mxwizard.replay.session_files import Session, save_session
+
+
+def _aged(path: Path, seconds_ago: float) -> Path:
+    now = time.time()
+    os.utime(path, (now - seconds_ago, now - seconds_ago))
+    return path
+
+
+def test_sessions_and_reports_newest_first_and_nothing_else(tmp_path: Path) -> None:
+    session = Session("receive", {"domain": "example.test"})
+    _aged(save_session(session, tmp_path / "older.json"), 60)
+    newest = save_session(session, tmp_path / "newest.json")
+    report = tmp_path / "report.JSON"  # a `check --format json` report, compact, any case
+    report.write_text('{"schema": 1, "mxwizard": "1.0", "kind": "receive", "dns": []}')
+    _aged(report, 120)
+    (tmp_path / "package.json").write_text('{"name": "not a session"}')
+    (tmp_path / "notes.md").write_text('{"mxwizard": "but not JSON by name"}')
+    (tmp_path / "link.json").symlink_to(newest)
+    os.mkfifo(tmp_path / "pipe.json")  # opening it for reading would wait for a writer
+    (tmp_path / "folder.json").mkdir()
+
+    found = saved_sessions(tmp_path)
+    assert [s.name for s in found] == ["newest.json", "older.json", "report.JSON"]
+    assert found[0].path == newest and found[0].modified > found[1].modified
+    assert [s.name for s in saved_sessions(tmp_path, limit=1)] == ["newest.json"]
+    assert not written_by_mxwizard(tmp_path / "pipe.json")
+    assert not written_by_mxwizard(tmp_path / "link.json")
+
+
+def test_a_missing_or_unreadable_folder_holds_none(tmp_path: Path) -> None:
+    assert saved_sessions(tmp_path / "missing") == []
+    (tmp_path / "file").write_text("x")
+    assert saved_sessions(tmp_path / "file") == []
