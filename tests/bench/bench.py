@@ -104,8 +104,8 @@ TARGETS = {
     "sequential_ratio": 5.0,
     "sweep_round_trips": 1.5,
     "startup_s": 0.3,
-    "tui_ready_s": 1.0,
-    "keypress_median_ms": 50.0,
+    "tui_ready_s": 0.5,
+    "keypress_median_ms": 33.0,
     "explain_messages_per_s": 500.0,
 }
 #: The labelled bounces the batch measure copies.
@@ -361,19 +361,26 @@ async def _keypress_ms(presses: int) -> list[float]:
             await app.push_screen(screen)
             await pilot.pause(0.5)
             tabs = screen.query_one(TabbedContent)
+            refreshed = asyncio.Event()
+
+            def handled(_tab: str) -> None:
+                """The key switched the tab: the next repaint is the one that shows it. (Asked
+                right here, in the key's handler: a loop polling for the switch would ask late,
+                after that repaint, and measure the one after it.)"""
+                app.call_after_refresh(refreshed.set)
+
+            screen.watch(tabs, "active", handled, init=False)
             for n in range(presses):
                 key, tab = [("f", "findings"), ("t", "transcript"), ("d", "dns")][n % 3]
                 if tabs.active == tab:
                     continue
-                refreshed = asyncio.Event()
+                refreshed.clear()
                 started = time.monotonic()
                 app.simulate_key(key)
-                while tabs.active != tab:  # the key was handled ...
-                    await asyncio.sleep(0.0005)
-                    if time.monotonic() - started > 10:
-                        raise SystemExit(f"the key {key!r} did not switch to the {tab} tab")
-                app.call_after_refresh(refreshed.set)  # ... and the screen repainted
-                await refreshed.wait()
+                try:
+                    await asyncio.wait_for(refreshed.wait(), 10)
+                except asyncio.TimeoutError:
+                    raise SystemExit(f"the key {key!r} did not switch to the {tab} tab") from None
                 times.append((time.monotonic() - started) * 1000)
                 await asyncio.sleep(0.05)
             app.exit(0)
@@ -444,6 +451,20 @@ def _tui_rss_mb() -> float:
     return int(done.stdout.strip().splitlines()[-1]) / 1024
 
 
+@contextmanager
+def cpu_load(processes: int) -> Iterator[None]:
+    """``processes`` busy loops at normal priority for as long as the block runs: a loaded
+    machine, made the same way every time (``--load N``; N = the number of cores keeps every
+    core busy, as a build or a second test suite does)."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+    try:
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -451,13 +472,21 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--only", action="append", choices=PARTS, metavar="PART",
                         help=f"run only this part (repeatable): {', '.join(PARTS)}")
+    parser.add_argument("--load", type=int, default=0, metavar="N",
+                        help="measure with N busy processes beside (a loaded machine)")
     options = parser.parse_args()
+    with cpu_load(options.load):
+        return _measure(options)
+
+
+def _measure(options: argparse.Namespace) -> int:
     latency = 20.0 if options.smoke else options.latency_ms
     runs = 1 if options.smoke else 3
     parts = set(options.only or PARTS)
 
     results: dict[str, Any] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "load_processes": options.load,
     }
     met: dict[str, bool] = {}
     if "send" in parts:
@@ -538,17 +567,18 @@ def _print_table(r: dict[str, Any], latency: float) -> None:
         rows += [
             ("mxwizard --version", f"{st['version_s']} s", f"<= 0.3 {met['startup_s']}"),
             ("mxwizard check --help", f"{st['check_help_s']} s", f"<= 0.3 {met['startup_s']}"),
-            ("TUI launch to first screen", f"{st['tui_ready_s']} s", f"<= 1.0 {met['tui_ready_s']}"),
+            ("TUI launch to first screen", f"{st['tui_ready_s']} s", f"<= 0.5 {met['tui_ready_s']}"),
         ]
     if "keypress" in r:
         rows.append(("Key press with 50 probes in flight, median", f"{r['keypress']['median_ms']} ms",
-                     f"<= 50 {met['keypress_median_ms']}"))
+                     f"<= 33 {met['keypress_median_ms']}"))
     if "memory" in r:
         rows.append(("Peak RSS, full diagnosis in the TUI", f"{r['memory']['tui_peak_rss_mb']} MB", ""))
     if "explain" in r:
         rows.append((f"explain --file DIR, {r['explain']['messages']} bounces",
                      f"{r['explain']['per_s']} msg/s", f">= 500 {met['explain_messages_per_s']}"))
-    print(f"mxwizard benchmark on {r['machine']}, lab latency {latency:g} ms per answer")
+    load = f", {r['load_processes']} busy processes beside" if r["load_processes"] else ""
+    print(f"mxwizard benchmark on {r['machine']}, lab latency {latency:g} ms per answer{load}")
     for name, value, target in rows:
         print(f"  {name:48} {value:>18}  {target}")
 

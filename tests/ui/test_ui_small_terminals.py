@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Tab, Tabs
 
 from mxwizard.core.settings import Settings
 from mxwizard.ui.app import WizardApp
@@ -33,6 +32,7 @@ from mxwizard.ui.screens.form import FormScreen
 from mxwizard.ui.screens.verdict import VerdictScreen
 from mxwizard.ui.screens.welcome import WelcomeScreen
 from mxwizard.ui.widgets.keybar import KeyBar
+from mxwizard.ui.widgets.tabline import TabLine
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = (60, 18)
@@ -347,10 +347,10 @@ async def test_60x18_every_tab_label_of_the_details_is_visible(make_plan: Any) -
     async with app.run_test(size=SMALL) as pilot:
         await _screen_at_60x18(pilot, "details", make_plan("send"))
         rows = screen_rows(app)
-        tabs = app.screen.query_one(Tabs)
-        labels = [tab.label.plain for tab in tabs.query(Tab)]
+        tabs = app.screen.query_one(TabLine)
+        labels = tabs.labels
         assert len(labels) == 3, labels
-        row = rows[tabs.region.y]
+        row = " ".join(rows[tabs.region.y:tabs.region.bottom])
         missing = [label for label in labels if label not in row]
         assert not missing, f"tab labels cut: {missing}\n{row!r}"
 

@@ -77,6 +77,11 @@ class WizardApp(App[int]):
     def __init__(self, settings: Settings, lab: bool = False, *, lab_factory: LabFactory | None = None,
                  remember: bool = True) -> None:
         super().__init__()
+        if not os.environ.get("TEXTUAL_ANIMATIONS"):
+            # No animation unless the user asks for it (TEXTUAL_ANIMATIONS=full): over SSH every
+            # frame is bytes on the wire, and the tab underline's 0.3 s glide repainted the screen
+            # some 18 times after each tab key, so the next key press waited behind it.
+            self.animation_level = "none"
         #: The settings every check runs with (pointed at the lab once it is up).
         self.settings = settings
         self.want_lab = lab

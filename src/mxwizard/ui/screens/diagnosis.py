@@ -47,6 +47,7 @@ from mxwizard.ui.widgets.findings import FindingsView
 from mxwizard.ui.widgets.keybar import KeyBar
 from mxwizard.ui.widgets.status import status_badge
 from mxwizard.ui.widgets.steps import StepList, StepRow
+from mxwizard.ui.widgets.tabline import TabLine
 from mxwizard.ui.widgets.transcript import TranscriptView
 from mxwizard.ui.wizard import Result
 
@@ -54,6 +55,9 @@ from mxwizard.ui.wizard import Result
 WAIT_SHOWN_AFTER = 1.0
 TABS = {"findings": "Findings", "transcript": "SMTP transcript", "dns": "DNS lookups"}
 
+
+#: The details' tabs as their labels show them: (pane id, label with its key).
+TAB_LABELS = (("findings", "Findings (f)"), ("transcript", "Transcript (t)"), ("dns", "DNS (d)"))
 
 class DiagnosisScreen(WizardScreen):
     """Runs one plan (or shows a finished diagnosis again) and shows every event as it happens."""
@@ -108,12 +112,13 @@ class DiagnosisScreen(WizardScreen):
             yield StepList([StepRow(s.id, s.title, s.why) for s in self.plan.steps], id="diag-steps")
             with Vertical(id="diag-main"):
                 yield Static(id="diag-why")
+                yield TabLine(list(TAB_LABELS), id="diag-tabline")
                 with TabbedContent(id="diag-tabs"):
-                    with TabPane("Findings (f)", id="findings"):
+                    with TabPane(TAB_LABELS[0][1], id="findings"):
                         yield FindingsView(id="diag-findings")
-                    with TabPane("Transcript (t)", id="transcript"):
+                    with TabPane(TAB_LABELS[1][1], id="transcript"):
                         yield TranscriptView(id="diag-transcript")
-                    with TabPane("DNS (d)", id="dns"):
+                    with TabPane(TAB_LABELS[2][1], id="dns"):
                         yield DnsView(id="diag-dns")
         yield KeyBar()
 
@@ -210,7 +215,11 @@ class DiagnosisScreen(WizardScreen):
         self._set_status(Content.assemble(("… ", "bold $text-accent"), text))
 
     def _set_status(self, content: Content) -> None:
-        self.query_one("#diag-status", Static).update(content)
+        """One line, always (app.tcss): a new text repaints that line and lays out nothing; the
+        same text (the progress timer, twice a second) does nothing at all."""
+        status = self.query_one("#diag-status", Static)
+        if status.content != content:
+            status.update(content, layout=False)
 
     def _show_why(self, title: str, why: str) -> None:
         self.query_one("#diag-why", Static).update(
@@ -312,6 +321,15 @@ class DiagnosisScreen(WizardScreen):
             from mxwizard.ui.screens.lesson_files import SaveSessionScreen
 
             self.app.push_screen(SaveSessionScreen(session_of(self.diagnosis)))
+
+    @on(TabbedContent.TabActivated)
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id:
+            self.query_one(TabLine).show_active(event.pane.id)
+
+    @on(TabLine.Chosen)
+    def _tab_clicked(self, event: TabLine.Chosen) -> None:
+        self.action_tab(event.pane)
 
     def action_tab(self, tab: str) -> None:
         """Switch to a tab and put the keyboard there."""
