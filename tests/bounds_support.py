@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import base64
 import dataclasses
+import functools
 import hashlib
 import os
 import signal
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dkim
+import dns.flags
 import dns.message
 import dns.rcode
 import dns.rdatatype
@@ -184,10 +186,27 @@ def _flood_answer(query: dns.message.Message) -> dns.message.Message:
     response = dns.message.make_response(query)
     question = query.question[0]
     name, rdtype = question.name.to_text().lower(), question.rdtype
+    response.answer.extend(_flood_records(name, rdtype))
+    if name.rstrip(".") not in _FLOOD_NAMES and (name, rdtype) != (".", dns.rdatatype.NS):
+        response.set_rcode(dns.rcode.NXDOMAIN)
+    return response
+
+
+#: The names the flooding server knows (others do not exist).
+_FLOOD_NAMES = {"flood.test", "mx.flood.test", "same.test", "mx.same.test", "badcert.test",
+                "mx.badcert.test"}
+
+
+@functools.cache
+def _flood_records(name: str, rdtype: int) -> tuple[dns.rrset.RRset, ...]:
+    """The answer's records for one question, built once (:func:`hostile_net` builds the big
+    ones before it starts): the server is there to flood the client, and one that spends a second
+    of Python on 3,250 records per answer would, on a loaded machine, be testing itself."""
     ttl = 300
+    rrsets: list[dns.rrset.RRset] = []
 
     def add(owner: str, kind: str, *values: str) -> None:
-        response.answer.append(dns.rrset.from_text_list(owner, ttl, "IN", kind, list(values)))
+        rrsets.append(dns.rrset.from_text_list(owner, ttl, "IN", kind, list(values)))
 
     if name == "." and rdtype == dns.rdatatype.NS:
         add(".", "NS", "ns.flood.test.")
@@ -203,12 +222,21 @@ def _flood_answer(query: dns.message.Message) -> dns.message.Message:
     elif name == "mx.same.test." and rdtype == dns.rdatatype.A:
         add(name, "A", *(f"127.{8 + i // 65025}.{i // 255 % 255}.{i % 255 + 1}"
                          for i in range(FLOOD_RECORDS)))
-    elif name.rstrip(".") in {"flood.test", "mx.flood.test", "same.test", "mx.same.test",
-                              "badcert.test", "mx.badcert.test"}:
-        pass  # NODATA
-    else:
-        response.set_rcode(dns.rcode.NXDOMAIN)
-    return response
+    return tuple(rrsets)  # empty: NODATA for a known name, NXDOMAIN otherwise (above)
+
+
+#: Answers as sent, by (the query without its ID, the size limit): the same question gets the
+#: same bytes at once (only the ID differs), as from a real server's cache.
+_WIRES: dict[tuple[bytes, int], bytes] = {}
+
+
+def _flood_wire(data: bytes, max_size: int) -> bytes:
+    key = (data[2:], max_size)
+    wire = _WIRES.get(key)
+    if wire is None:
+        answer = _flood_answer(dns.message.from_wire(data))
+        wire = _WIRES[key] = answer.to_wire(max_size=max_size, prefer_truncation=max_size == 512)
+    return data[:2] + wire[2:]
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -217,10 +245,9 @@ class _Udp(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
-            query = dns.message.from_wire(data)
+            wire = _flood_wire(data, 512)
         except Exception:
             return
-        wire = _flood_answer(query).to_wire(max_size=512, prefer_truncation=True)
         self.transport.sendto(wire, addr)
 
 
@@ -228,8 +255,7 @@ async def _tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
     try:
         while True:
             size = struct.unpack("!H", await reader.readexactly(2))[0]
-            query = dns.message.from_wire(await reader.readexactly(size))
-            wire = _flood_answer(query).to_wire(max_size=65535)
+            wire = _flood_wire(await reader.readexactly(size), 65535)
             writer.write(struct.pack("!H", len(wire)) + wire)
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError, Exception):
@@ -291,6 +317,12 @@ def hostile_net(host: str = "127.0.0.1") -> Iterator[HostileNet]:
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     ports: list[int] = []
+    for name in ("mx.flood.test.", "mx.same.test."):  # the big answers, made before any question
+        for dnssec in (False, True):  # asked as mxwizard's client asks (probes/dns.py); a question
+            query = dns.message.make_query(name, "A", want_dnssec=dnssec)  # asked otherwise is
+            query.flags |= dns.flags.RD | dns.flags.AD  # answered too, made when it comes
+            for size in (512, 65535):
+                _flood_wire(query.to_wire(), size)
     with tempfile.TemporaryDirectory() as directory:
         context = _bad_certificate(Path(directory))
 
@@ -307,7 +339,8 @@ def hostile_net(host: str = "127.0.0.1") -> Iterator[HostileNet]:
         thread = threading.Thread(
             target=lambda: (loop.run_until_complete(start()), loop.run_forever()), daemon=True)
         thread.start()
-        ready.wait(10)
+        if not ready.wait(60):
+            raise RuntimeError("the hostile DNS and SMTP servers did not start within 60 s")
         try:
             yield HostileNet(*ports)
         finally:

@@ -168,10 +168,13 @@ def test_a_backtracking_signature_header_is_refused_unparsed(tmp_path: Path) -> 
 # ------------------------------------------------------------------ 3. answers full of records
 
 def test_address_records_of_other_names_are_not_the_hosts_and_answers_are_capped() -> None:
+    # --timeout 5: reading an answer of 3,250 records takes mxwizard's client 0.3 s here and
+    # several times that on a loaded machine, where 2 s ran out (this test is about what the
+    # client keeps of such an answer, not about how fast it reads it)
     with hostile_net() as net:
         flood, same = (run_mxwizard(["check", "receive", domain, "--resolver",
                                      f"127.0.0.1:{net.dns_port}", "--private-network",
-                                     "--smtp-port", "9", "--timeout", TIMEOUT, "--format", "json"])
+                                     "--smtp-port", "9", "--timeout", "5", "--format", "json"])
                        for domain in ("flood.test", "same.test"))
     report = _bounded(flood, seconds=20)
     [host] = _findings(report)["mx.host-ok"]
