@@ -164,6 +164,8 @@ async def lesson_tour(pilot: Any, snap: Callable[[str], None]) -> None:
     await pilot.pause()
     await pilot.press("o")
     await pilot.pause()
+    await pilot.app.screen.saved_listed.wait()  # the folder is read off the UI thread
+    await pilot.pause()
     # the dialog starts on the list of saved sessions, the one just saved highlighted; Tab twice
     # (past the file name it filled in) reaches the speeds
     await pilot.press("tab", "tab", "down", "down", "down", "enter")

@@ -339,9 +339,9 @@ def hostile_net(host: str = "127.0.0.1") -> Iterator[HostileNet]:
         thread = threading.Thread(
             target=lambda: (loop.run_until_complete(start()), loop.run_forever()), daemon=True)
         thread.start()
-        if not ready.wait(60):
-            raise RuntimeError("the hostile DNS and SMTP servers did not start within 60 s")
         try:
+            if not ready.wait(60):
+                raise RuntimeError("the hostile DNS and SMTP servers did not start within 60 s")
             yield HostileNet(*ports)
         finally:
             loop.call_soon_threadsafe(loop.stop)

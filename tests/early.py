@@ -119,12 +119,14 @@ def take(name: str, timeout: float) -> Any | None:
 
 
 def finish(session: pytest.Session) -> None:
-    """At the end of this process's session: let its jobs finish (a test in another worker may
-    still wait for one; each ends within its own hard limit), or stop them at once when the run
-    was cut short (Ctrl-C, ``-x``): nothing outlives the run."""
+    """At the end of this process's session: in a worker of a parallel run, let its jobs finish
+    (a test in another worker may still wait for one; each ends within its own hard limit);
+    stop them at once when no other process can want them (a run in one process: its tests are
+    all done) or when the run was cut short (Ctrl-C, ``-x``). Nothing outlives the run."""
     cut_short = bool(session.shouldstop or session.shouldfail) or session.exitstatus not in (0, 1)
+    alone = "PYTEST_XDIST_WORKER" not in os.environ
     for _thread, stop in _started:
-        if cut_short:
+        if cut_short or alone:
             stop.set()
     for thread, _stop in _started:
         thread.join()

@@ -4,21 +4,39 @@ one line and exit status 2 (docs/configuration.md)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from conftest import run_cli
+from mxwizard.core.settings import Settings
 from mxwizard.lab import LAB_DNS_PORT, LAB_SMTP_PORT
 from mxwizard.lab.world import running_lab
+from mxwizard.ui.app import WizardApp
 
 
-async def test_free_ports_never_take_the_documented_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_free_ports_never_take_the_documented_ones(
+        monkeypatch: pytest.MonkeyPatch, check_json: Callable[[list[str]], tuple[int, Any]]) -> None:
+    """``check --lab`` with free ports: its report names the ports it really used."""
     monkeypatch.setenv("MXWIZARD_LAB_PORTS", "free")
-    async with running_lab() as first, running_lab() as second:
-        ports = {(w.dns_port, w.smtp_port, w.https_port) for w in (first, second)}
-        assert len(ports) == 2, "two labs side by side, each on its own ports"
-        for world in (first, second):
-            assert world.dns_port != LAB_DNS_PORT and world.smtp_port != LAB_SMTP_PORT
-            assert not world.moved, "free ports were asked for: nothing moved"
+    _status, report = check_json(["check", "receive", "healthy.test", "--lab"])
+    dns_ports = {int(lookup["server"].rsplit(":", 1)[1]) for lookup in report["dns"]}
+    smtp_ports = {transcript["port"] for transcript in report["transcripts"]}
+    assert dns_ports and smtp_ports
+    assert LAB_DNS_PORT not in dns_ports and LAB_SMTP_PORT not in smtp_ports
+
+
+async def test_the_wizard_starts_its_lab_on_free_ports_when_asked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MXWIZARD_LAB_PORTS", "free")
+    app = WizardApp(Settings(), lab=True, remember=False)
+    async with app.run_test(size=(80, 24)):
+        await asyncio.wait_for(app.lab_ready.wait(), 60)
+        assert app.world is not None, app.lab_problem
+        assert (app.world.dns_port, app.world.smtp_port) != (LAB_DNS_PORT, LAB_SMTP_PORT)
+        assert app.world.dns_port != LAB_DNS_PORT and not app.world.moved
 
 
 @pytest.mark.documented_ports

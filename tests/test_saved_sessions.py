@@ -42,3 +42,32 @@ def test_a_missing_or_unreadable_folder_holds_none(tmp_path: Path) -> None:
     assert saved_sessions(tmp_path / "missing") == []
     (tmp_path / "file").write_text("x")
     assert saved_sessions(tmp_path / "file") == []
+
+
+def test_a_name_that_would_be_shown_escaped_is_not_offered(tmp_path: Path) -> None:
+    """A file name with a terminal escape or bytes that are no text (an unpacked archive can
+    hold one) would reach the dialog's file field as it is: it is not offered at all."""
+    session = Session("receive", {"domain": "example.test"})
+    plain = save_session(session, tmp_path / "plain.json")
+    for hostile in (b"\x1b]2;PWNED\x07evil.json", b"bad\xff.json", "rtl\u202egnp.json".encode()):
+        with open(os.fsencode(tmp_path) + b"/" + hostile, "wb") as copy:
+            copy.write(plain.read_bytes())
+    assert [s.name for s in saved_sessions(tmp_path)] == ["plain.json"]
+
+
+def test_a_time_no_calendar_holds_is_shown_as_unknown(tmp_path: Path) -> None:
+    """tar keeps whatever time an archive says, and tmpfs stores it; time.localtime cannot
+    convert some of them (this disk may round the time, so the row is made with it directly)."""
+    from mxwizard.replay.saved_sessions import SavedSession
+    from mxwizard.ui.screens.lesson_files import saved_prompt
+
+    far = SavedSession("far.json", tmp_path / "far.json", 1e17, 100)
+    assert "????-??-??" in saved_prompt(far).plain and "far.json" in saved_prompt(far).plain
+
+
+def test_past_its_deadline_the_scan_returns_what_it_has(tmp_path: Path) -> None:
+    session = Session("receive", {"domain": "example.test"})
+    for n in range(5):
+        save_session(session, tmp_path / f"s{n}.json")
+    assert saved_sessions(tmp_path, deadline=time.monotonic() - 1) == []
+    assert len(saved_sessions(tmp_path, deadline=time.monotonic() + 60)) == 5

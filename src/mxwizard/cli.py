@@ -114,7 +114,7 @@ def _settings(ctx: click.Context, **given: Any) -> tuple[Settings, bool]:
     merged = shared_options(merged)
     lab = bool(merged.pop("lab", False))
     if lab:
-        lab_ports()  # a bad MXWIZARD_LAB_PORTS is one line before anything starts
+        lab_ports()  # a bad MXWIZARD_LAB_PORTS is one line before anything starts (the TUI too)
     dnsbl = merged.pop("dnsbl", None)
     own = PRIVATE_NETWORKS if merged.pop("private_network", False) else ()
     settings = Settings(**merged, dnsbl_zones=tuple(dnsbl) if dnsbl else None, own_networks=own)
@@ -169,9 +169,11 @@ def _run_check(make_plan: Callable[[], Plan], settings: Settings, lab: bool, fmt
     async def main() -> int:
         nonlocal settings
         if lab:
+            from mxwizard.core.config import lab_ports
             from mxwizard.lab.world import running_lab
 
-            async with running_lab() as world:
+            port = lab_ports()
+            async with running_lab(dns_port=port, smtp_port=port, https_port=port) as world:
                 settings = world.point(settings)
                 diagnosis = await diagnose(make_plan(), settings)
         else:

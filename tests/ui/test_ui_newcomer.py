@@ -285,6 +285,8 @@ async def test_a_run_is_saved_with_s_and_enter_and_replay_offers_the_last_one_fi
         await pilot.pause()
         dialog = app.screen
         assert isinstance(dialog, OpenSessionScreen)
+        await asyncio.wait_for(dialog.saved_listed.wait(), 10)  # the folder is read off the UI thread
+        await pilot.pause()
         text = read_screen(app)
         listed = [name for name in (second.name, first.name, exported.name) if name in text]
         assert listed == [second.name, first.name, exported.name], text

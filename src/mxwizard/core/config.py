@@ -192,16 +192,16 @@ LAB_PORTS_ENV = ENV_PREFIX + "LAB_PORTS"
 LAB_PORT_CHOICES = ("documented", "free")
 
 
-def lab_ports(environ: Mapping[str, str] | None = None) -> str:
-    """``documented`` or ``free``, from ``MXWIZARD_LAB_PORTS`` (:data:`LAB_PORTS_ENV`)."""
+def lab_ports(environ: Mapping[str, str] | None = None) -> int | None:
+    """The port to ask each of the lab's servers for, from ``MXWIZARD_LAB_PORTS``
+    (:data:`LAB_PORTS_ENV`): None for ``documented`` (the lab's default: the documented ports
+    when free), 0 (a free port) for ``free``."""
     env = os.environ if environ is None else environ
-    raw = env.get(LAB_PORTS_ENV, "").strip().lower()
-    if not raw:
-        return LAB_PORT_CHOICES[0]
+    raw = env.get(LAB_PORTS_ENV, "").strip().lower() or LAB_PORT_CHOICES[0]
     if raw not in LAB_PORT_CHOICES:
         raise ConfigError(f"{LAB_PORTS_ENV}: the lab's ports must be 'documented' or 'free', "
                           f"not '{visible(raw, 40)}'")
-    return raw
+    return 0 if raw == "free" else None
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -137,3 +137,17 @@ def grouped(findings: list[Finding]) -> list[tuple[str, list[Finding]]]:
     out.append((NOTES_HEADING, [f for f in findings if f.status is Status.INFO]))
     out.append((RIGHT_HEADING, [f for f in findings if f.status is Status.PASS]))
     return [(heading, group) for heading, group in out if group]
+
+
+#: The statuses of a row of the sender checklist (diagnosis/rules/checklist.py).
+ROW_PASS, ROW_FAIL, ROW_NOT_CHECKABLE = "pass", "fail", "not-checkable"
+#: How a row's status reads beside the findings, in the report and the wizard alike: the finding
+#: status whose glyph and colour it borrows ("not checkable" reads like a check that could not be
+#: made: the rule cannot be seen from outside, or not without ``--message``), and its word.
+ROW_STATUS: dict[str, tuple[Status, str]] = {
+    ROW_PASS: (Status.PASS, "pass"),
+    ROW_FAIL: (Status.FAIL, "FAIL"),
+    ROW_NOT_CHECKABLE: (Status.ERROR, "not checkable"),
+}
+#: The width of the longest row status, so the rules line up.
+ROW_STATUS_WIDTH = 13

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import dns.zone
 
-from mxwizard.core.config import lab_ports
 from mxwizard.core.settings import Settings
 from mxwizard.lab import LAB_DNS_PORT, LAB_HTTPS_PORT, LAB_SMTP_PORT
 from mxwizard.lab.dns_server import LabDnsServer
@@ -150,17 +149,14 @@ async def running_lab(
     """Start the lab, yield it, and stop it cleanly.
 
     Ports (DNS, SMTP, the policy web server's HTTPS): ``None`` (the default) binds the
-    documented ports when they are free and says in :attr:`World.moved` when it had to move
-    (with ``MXWIZARD_LAB_PORTS=free``: free ports, as 0 does); 0 picks free ports; a number
-    binds exactly that.
+    documented ports when they are free and says in :attr:`World.moved` when it had to move; 0
+    picks free ports (what ``MXWIZARD_LAB_PORTS=free`` asks for: the command line and the wizard
+    pass it on, see :func:`mxwizard.core.config.lab_ports`); a number binds exactly that.
     Every address and port the lab shows is one that really answers now. ``latency_ms`` delays
     every DNS answer, every SMTP reply and every answer of the policy web server.
 
     ``zones`` are the parsed zones if the caller already has them (the TUI parses them in a
     thread, so that starting the lab never freezes the screen)."""
-    if lab_ports() == "free":  # MXWIZARD_LAB_PORTS=free: never the documented ports
-        dns_port, smtp_port, https_port = (0 if port is None else port
-                                           for port in (dns_port, smtp_port, https_port))
     moved: list[str] = []
     dns_server = LabDnsServer(
         zones if zones is not None else lab_zones(), latency_ms=latency_ms,

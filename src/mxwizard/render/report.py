@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import textwrap
 
-from mxwizard.core.findings import Finding, Status
+from mxwizard.core.findings import ROW_STATUS, ROW_STATUS_WIDTH, Finding, Status
 from mxwizard.core.untrusted import visible
 from mxwizard.diagnosis.checks import question
 from mxwizard.diagnosis.result import Diagnosis
@@ -50,10 +50,6 @@ def _finding_text(finding: Finding) -> list[str]:
     return out
 
 
-#: The checklist's statuses as the text report marks them (glyphs of the finding statuses).
-_ROW_MARKS = {"pass": Status.PASS.glyph, "fail": Status.FAIL.glyph, "not-checkable": Status.ERROR.glyph}
-
-
 def _checklist_lines(diagnosis: Diagnosis) -> list[str]:
     """The big providers' sender rules, one line per rule under each provider (send checks)."""
     if not diagnosis.checklist:
@@ -65,7 +61,9 @@ def _checklist_lines(diagnosis: Diagnosis) -> list[str]:
         if row.provider != provider:
             provider = row.provider
             out += [f"  {visible(provider, 100)} ({visible(row.source, 300)})"]
-        out.append(f"    {_ROW_MARKS.get(row.status, '?')} {row.status:13} {visible(row.rule, 200)}")
+        known = ROW_STATUS.get(row.status)
+        mark = known[0].glyph if known else "?"
+        out.append(f"    {mark} {row.status:{ROW_STATUS_WIDTH}} {visible(row.rule, 200)}")
         if row.status != "pass" and row.fix:
             out.extend(_wrapped(row.fix, " " * 22) if row.fix not in shown
                        else [" " * 22 + "(the fix is given above)"])

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mxwizard.core.untrusted import unsafe_character
 from mxwizard.replay.session_files import MAX_FILE_BYTES
 
 #: The most names of one folder looked at (a folder with more lists what the first ones hold).
@@ -42,17 +44,23 @@ class SavedSession:
     size: int
 
 
-def saved_sessions(directory: str | os.PathLike[str], limit: int = SHOWN) -> list[SavedSession]:
+def saved_sessions(directory: str | os.PathLike[str], limit: int = SHOWN,
+                   deadline: float | None = None) -> list[SavedSession]:
     """The session files in ``directory``, newest first (the last one saved comes first); an
-    unreadable folder holds none."""
+    unreadable folder holds none. Past ``deadline`` (a :func:`time.monotonic` time: a slow
+    network mount) the files found so far are returned.
+
+    A name that :func:`~mxwizard.core.untrusted.visible` would have to escape (control
+    characters, bidi overrides, bytes that are no text) is not offered: it would be shown one
+    way and mean another. Such a file can still be opened by typing its name."""
     folder = Path(os.path.expanduser(os.fspath(directory)))
     candidates: list[tuple[int, str, int]] = []
     try:
         with os.scandir(folder) as entries:
             for count, entry in enumerate(entries):
-                if count >= MAX_ENTRIES:
+                if count >= MAX_ENTRIES or (deadline is not None and time.monotonic() > deadline):
                     break
-                if not entry.name.lower().endswith(".json"):
+                if not entry.name.lower().endswith(".json") or unsafe_character(entry.name):
                     continue
                 try:
                     if not entry.is_file(follow_symlinks=False):
@@ -67,7 +75,7 @@ def saved_sessions(directory: str | os.PathLike[str], limit: int = SHOWN) -> lis
     candidates.sort(reverse=True)
     found: list[SavedSession] = []
     for modified_ns, name, size in candidates[:MAX_PEEKS]:
-        if len(found) >= limit:
+        if len(found) >= limit or (deadline is not None and time.monotonic() > deadline):
             break
         if written_by_mxwizard(folder / name):
             found.append(SavedSession(name, folder / name, modified_ns / 1e9, size))

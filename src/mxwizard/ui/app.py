@@ -131,9 +131,13 @@ class WizardApp(App[int]):
         try:
             factory = self._lab_factory
             if factory is None:
+                from mxwizard.core.config import lab_ports
+
                 world_module = await asyncio.to_thread(importlib.import_module, "mxwizard.lab.world")
                 zones = await asyncio.to_thread(world_module.lab_zones)
-                factory = functools.partial(world_module.running_lab, zones=zones)
+                port = lab_ports()
+                factory = functools.partial(world_module.running_lab, zones=zones, dns_port=port,
+                                            smtp_port=port, https_port=port)
             world = await self._lab_stack.enter_async_context(factory())
         except Exception as exc:  # the wizard stays usable without the lab
             self.lab_problem = f"The lab could not start: {visible(str(exc), 200)}"

@@ -21,7 +21,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.findings import (
+    ROW_FAIL,
+    ROW_NOT_CHECKABLE,
+    ROW_PASS,
+    ROW_STATUS_WIDTH,
+    Finding,
+    Side,
+    Status,
+)
 from mxwizard.core.untrusted import visible
 from mxwizard.diagnosis.facts import CHECKLIST, DkimFacts, Rehearsal, SpfFacts
 from mxwizard.diagnosis.rules.message import (
@@ -37,7 +45,7 @@ from mxwizard.probes.dmarc import DmarcFacts, aligned
 from mxwizard.probes.message_headers import MessageHeaders
 from mxwizard.probes.reverse_dns import ReverseDns
 
-PASS, FAIL, NOT_CHECKABLE = "pass", "fail", "not-checkable"
+PASS, FAIL, NOT_CHECKABLE = ROW_PASS, ROW_FAIL, ROW_NOT_CHECKABLE
 
 GMAIL_SOURCE = "https://support.google.com/a/answer/81126"
 YAHOO_SOURCE = "https://senders.yahooinc.com/best-practices/"
@@ -309,7 +317,7 @@ def checklist_of(facts: Facts) -> list[ChecklistRow]:
 
 
 def _row_line(row: ChecklistRow) -> str:
-    return f"{row.status:13} {row.rule}" + (f": {row.detail}" if row.detail else "")
+    return f"{row.status:{ROW_STATUS_WIDTH}} {row.rule}" + (f": {row.detail}" if row.detail else "")
 
 
 def judge_checklist(facts: SenderFacts, rows: list[ChecklistRow]) -> list[Finding]:

@@ -33,9 +33,6 @@ if TYPE_CHECKING:
 
 #: The finding that says why spam rates are not in the checklist, and where to read them.
 SPAM_RATE_FINDING = "checklist.spam-rate"
-#: What the note says when a diagnosis has no such finding (a session saved by an older version).
-SPAM_RATE_FALLBACK = ("Spam-complaint rates cannot be measured from here: only the providers see "
-                      "them, in Google Postmaster Tools and Microsoft SNDS.")
 
 
 def _lines(text: str) -> str:
@@ -111,8 +108,8 @@ class ChecklistScreen(WizardScreen):
         """Why spam rates are not judged here, and where to read them (the diagnosis's own
         finding says it)."""
         finding = next((f for f in self.diagnosis.findings if f.id == SPAM_RATE_FINDING), None)
-        if finding is None:
-            return Content.assemble((f"{Status.INFO.glyph} ", "$text-primary"), SPAM_RATE_FALLBACK)
+        if finding is None:  # the checklist's rules always add it; nothing is written here instead
+            return Content("")
         parts: list[str | tuple[str, str]] = [
             (f"{Status.INFO.glyph} ", "$text-primary"), (visible(finding.title, 200), "bold")]
         if finding.fix:

@@ -42,6 +42,7 @@ from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.diagnosis.tree import Plan
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
 from mxwizard.ui.screens.finding import FindingScreen
+from mxwizard.ui.screens.result_keys import open_result_screen, result_commands, result_key_enabled
 from mxwizard.ui.widgets.dns import DnsView
 from mxwizard.ui.widgets.findings import FindingsView
 from mxwizard.ui.widgets.keybar import KeyBar
@@ -282,13 +283,8 @@ class DiagnosisScreen(WizardScreen):
             return not self.running and self.diagnosis is None
         if action == "run_again":
             return not self.running
-        if action in ("replay", "save"):
-            return self.diagnosis is not None and bool(self.diagnosis.transcripts or self.diagnosis.lookups)
-        if action == "dns_lesson":
-            return self.diagnosis is not None and bool(self.diagnosis.lookups)
-        if action == "checklist":
-            return self.diagnosis is not None and bool(self.diagnosis.checklist)
-        return True
+        shared = result_key_enabled(action, self.diagnosis)
+        return True if shared is None else shared
 
     def action_stop(self) -> None:
         """Stop the probes (what was found so far stays on screen)."""
@@ -316,11 +312,7 @@ class DiagnosisScreen(WizardScreen):
 
     def action_save(self) -> None:
         """Save the session (SMTP and DNS) to a JSON file, in the step-through's dialog."""
-        if self.diagnosis is not None:
-            from mxwizard.replay.session_files import session_of
-            from mxwizard.ui.screens.lesson_files import SaveSessionScreen
-
-            self.app.push_screen(SaveSessionScreen(session_of(self.diagnosis)))
+        open_result_screen(self.app, "save", self.check_title, self.diagnosis)
 
     @on(TabbedContent.TabActivated)
     def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
@@ -343,25 +335,15 @@ class DiagnosisScreen(WizardScreen):
 
     def action_replay(self) -> None:
         """Step through the SMTP sessions one command per key press (for lessons)."""
-        if self.diagnosis is not None:
-            from mxwizard.replay.session_files import session_of
-            from mxwizard.ui.screens.replay import ReplayScreen
-
-            self.app.push_screen(ReplayScreen(self.check_title, session_of(self.diagnosis)))
+        open_result_screen(self.app, "replay", self.check_title, self.diagnosis)
 
     def action_dns_lesson(self) -> None:
         """Walk the DNS lookups one per key press (for lessons)."""
-        if self.diagnosis is not None:
-            from mxwizard.ui.screens.dns_lesson import DnsLessonScreen
-
-            self.app.push_screen(DnsLessonScreen(self.check_title, self.diagnosis.lookups))
+        open_result_screen(self.app, "dns_lesson", self.check_title, self.diagnosis)
 
     def action_checklist(self) -> None:
         """The big providers' sender rules, one row each (send checks)."""
-        if self.diagnosis is not None and self.diagnosis.checklist:
-            from mxwizard.ui.screens.checklist import ChecklistScreen
-
-            self.app.push_screen(ChecklistScreen(self.check_title, self.diagnosis))
+        open_result_screen(self.app, "checklist", self.check_title, self.diagnosis)
 
     def action_zoom(self) -> None:
         """Give the tabs the whole width (the path and the "why" hide), or bring them back."""
@@ -383,16 +365,7 @@ class DiagnosisScreen(WizardScreen):
                      for tab, label in TABS.items()]
         if self.diagnosis is not None:
             commands.append(("Show: verdict", "The headline and the fixes", self.action_verdict))
-            commands.append(("Step through the SMTP conversation", "One command per key press",
-                             self.action_replay))
-            commands.append(("DNS lesson", "The DNS lookups one per key press, dig-style",
-                             self.action_dns_lesson))
-            if self.diagnosis.transcripts or self.diagnosis.lookups:
-                commands.append(("Save the session", "Write the SMTP sessions and DNS lookups "
-                                 "to a JSON file", self.action_save))
-            if self.diagnosis.checklist:
-                commands.append(("Sender checklist", "Gmail's, Yahoo's and Outlook.com's sender "
-                                 "rules", self.action_checklist))
+            commands += result_commands(self.app, self.check_title, self.diagnosis)
         commands.append(("Zoom the tabs", "Hide the path to give the tabs the whole width",
                          self.action_zoom))
         if self.running:

@@ -16,6 +16,7 @@ files open only by name from the directory the server was started with.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
 from dataclasses import dataclass
@@ -57,6 +58,9 @@ from mxwizard.replay.session_files import (
 from mxwizard.ui.web import download_name, served_files_dir
 
 #: The playback choices: (radio button id, label, speed; None steps by key press).
+#: How long the dialog looks for saved sessions in its folder before it offers what it found.
+SCAN_SECONDS = 2.0
+
 SPEEDS: tuple[tuple[str, str, float | None], ...] = (
     ("speed-step", "Step by key press, with explanations", None),
     ("speed-half", "0.5× (half the recorded pace)", 0.5),
@@ -72,8 +76,12 @@ def _status(ok: bool, text: str) -> Content:
 
 
 def saved_prompt(saved: SavedSession) -> Content:
-    """One saved session as a list row: when it was written, then its name."""
-    written = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved.modified))
+    """One saved session as a list row: when it was written, then its name. (A file's time is
+    whatever was set on it: an archive can carry one no calendar holds.)"""
+    try:
+        written = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved.modified))
+    except (OverflowError, OSError, ValueError):
+        written = "????-??-?? ??:??"
     return Content.assemble((written, "$text-muted"), "  ", visible(saved.name, 50))
 
 
@@ -112,14 +120,22 @@ class OpenSessionScreen(ModalScreen[tuple[Session, float | None] | None]):
         load: int
         reason: str
 
+    @dataclass
+    class SavedFound(Message):
+        """The folder's saved sessions, newest first (the scan is done)."""
+
+        saved: list[SavedSession]
+
     def __init__(self, path: str = "") -> None:
         super().__init__()
         self.initial_path = path
         #: The number of the load under way, or None; messages of an abandoned load are ignored.
         self.load_under_way: int | None = None
         self._loads = 0
-        #: The session files offered in the list, newest first (read when the dialog is composed).
+        #: The session files offered in the list, newest first (found once the dialog is up).
         self.saved: list[SavedSession] = []
+        #: Set once the folder has been looked through and what it holds is shown.
+        self.saved_listed = asyncio.Event()
 
     @property
     def directory(self) -> Path | None:
@@ -129,15 +145,13 @@ class OpenSessionScreen(ModalScreen[tuple[Session, float | None] | None]):
     def compose(self) -> ComposeResult:
         where = ("File (a name alone means the current directory):" if self.directory is None
                  else f"File name, in {visible(str(self.directory), 50)}:")
-        self.saved = saved_sessions(self.directory or ".")
         with Vertical(id="open-box"):
             yield Static(Content.assemble(
                 ("Replay a saved session", "bold"),
                 "\nSaved with s, or the output of: mxwizard check ... --format json"), id="open-title")
-            if self.saved:
-                yield Label("Saved here, newest first (Enter replays the highlighted one):")
-                yield OptionList(*[Option(saved_prompt(s), id=str(i)) for i, s in enumerate(self.saved)],
-                                 id="open-saved")
+            yield Label("Saved here, newest first (Enter replays the highlighted one):",
+                        id="open-saved-label", classes="-none")
+            yield OptionList(id="open-saved", classes="-none")
             yield Label(where)
             yield Input(value=self.initial_path, id="open-path", compact=True,
                         placeholder="session.json")
@@ -152,16 +166,33 @@ class OpenSessionScreen(ModalScreen[tuple[Session, float | None] | None]):
                 yield Button("Close (Esc)", id="open-close", compact=True)
 
     def on_mount(self) -> None:
-        """Start on the last session saved, when the folder holds any (Enter replays it), else in
-        the file name."""
-        path_input = self.query_one("#open-path", Input)
-        if self.saved and not self.initial_path:
+        """Start in the file name, and look for saved sessions meanwhile."""
+        self.query_one("#open-path", Input).focus()
+        self._find_saved(self.directory or Path("."))
+
+    @work(thread=True, exclusive=True, group="saved-sessions", exit_on_error=False)
+    def _find_saved(self, folder: Path) -> None:
+        """Look through the folder off the UI thread, for at most SCAN_SECONDS: a folder on a
+        slow network mount must not freeze the dialog (Escape still closes it)."""
+        found = saved_sessions(folder, deadline=time.monotonic() + SCAN_SECONDS)
+        self.post_message(self.SavedFound(found))
+
+    @on(SavedFound)
+    def _saved_found(self, message: SavedFound) -> None:
+        """Offer what was found, the last session saved highlighted; if the user has not started
+        on the file name yet, start there instead (Enter replays it)."""
+        self.saved = message.saved
+        if self.saved:
             saved = self.query_one("#open-saved", OptionList)
-            saved.highlighted = 0
-            path_input.value = self.saved[0].name
-            saved.focus()
-        else:
-            path_input.focus()
+            saved.add_options(Option(saved_prompt(s), id=str(i)) for i, s in enumerate(self.saved))
+            saved.remove_class("-none")
+            self.query_one("#open-saved-label").remove_class("-none")
+            path_input = self.query_one("#open-path", Input)
+            if not self.initial_path and not path_input.value and self.focused is path_input:
+                saved.highlighted = 0
+                path_input.value = self.saved[0].name
+                saved.focus()
+        self.saved_listed.set()
 
     @on(OptionList.OptionHighlighted, "#open-saved")
     def saved_highlighted(self, event: OptionList.OptionHighlighted) -> None:

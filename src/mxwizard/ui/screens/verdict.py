@@ -20,6 +20,7 @@ from mxwizard.diagnosis.checks import question
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.ui.screens.base import PaletteCommand, WizardScreen
 from mxwizard.ui.screens.finding import FindingScreen
+from mxwizard.ui.screens.result_keys import open_result_screen, result_commands, result_key_enabled
 from mxwizard.ui.widgets.findings import FindingsView
 from mxwizard.ui.widgets.keybar import KeyBar
 from mxwizard.ui.widgets.status import status_badge
@@ -84,40 +85,24 @@ class VerdictScreen(WizardScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys whose screen would be empty stay out of the key bar: no session to save or step
         through (a bounce), no DNS lookups, no checklist (only send checks have one)."""
-        if action in ("save", "replay"):  # a session to save or step through (not a bounce)
-            return bool(self.diagnosis.transcripts or self.diagnosis.lookups)
-        if action == "dns_lesson":
-            return bool(self.diagnosis.lookups)
-        if action == "checklist":
-            return bool(self.diagnosis.checklist)
-        return True
+        shared = result_key_enabled(action, self.diagnosis)
+        return True if shared is None else shared
 
     def action_save(self) -> None:
         """Save the session (SMTP and DNS) to a JSON file, in the step-through's dialog."""
-        from mxwizard.replay.session_files import session_of
-        from mxwizard.ui.screens.lesson_files import SaveSessionScreen
-
-        self.app.push_screen(SaveSessionScreen(session_of(self.diagnosis)))
+        open_result_screen(self.app, "save", self.check_title, self.diagnosis)
 
     def action_replay(self) -> None:
         """Step through the SMTP sessions one command per key press (as p on the details)."""
-        from mxwizard.replay.session_files import session_of
-        from mxwizard.ui.screens.replay import ReplayScreen
-
-        self.app.push_screen(ReplayScreen(self.check_title, session_of(self.diagnosis)))
+        open_result_screen(self.app, "replay", self.check_title, self.diagnosis)
 
     def action_dns_lesson(self) -> None:
         """Walk the DNS lookups one per key press (as l on the details)."""
-        from mxwizard.ui.screens.dns_lesson import DnsLessonScreen
-
-        self.app.push_screen(DnsLessonScreen(self.check_title, self.diagnosis.lookups))
+        open_result_screen(self.app, "dns_lesson", self.check_title, self.diagnosis)
 
     def action_checklist(self) -> None:
-        """The big providers' sender rules, one row each."""
-        if self.diagnosis.checklist:
-            from mxwizard.ui.screens.checklist import ChecklistScreen
-
-            self.app.push_screen(ChecklistScreen(self.check_title, self.diagnosis))
+        """The big providers' sender rules, one row each (send checks)."""
+        open_result_screen(self.app, "checklist", self.check_title, self.diagnosis)
 
     def action_export(self) -> None:
         """Save or copy the whole report."""
@@ -133,10 +118,7 @@ class VerdictScreen(WizardScreen):
         """The verdict's actions."""
         return [
             ("Export the report", "Save as Markdown or JSON, or copy it", self.action_export),
-            *([("Save the session", "Write the SMTP sessions and DNS lookups to a JSON file",
-                self.action_save)] if self.diagnosis.transcripts or self.diagnosis.lookups else []),
             ("Copy the fix", "Copy the highlighted finding's fix", self.action_copy_fix),
             ("New check", "Back to the start", self.action_new_check),
-            *([("Sender checklist", "Gmail's, Yahoo's and Outlook.com's sender rules",
-                self.action_checklist)] if self.diagnosis.checklist else []),
+            *result_commands(self.app, self.check_title, self.diagnosis),
         ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual.content import Content
 
-from mxwizard.core.findings import Status
+from mxwizard.core.findings import ROW_STATUS, ROW_STATUS_WIDTH, Status
 
 #: Glyph, word and theme colour of each finding status.
 _STATUS_STYLE: dict[Status, tuple[str, str]] = {
@@ -53,26 +53,13 @@ def status_word(status: Status) -> str:
     return _STATUS_STYLE[status][0]
 
 
-#: A sender-checklist row's status: the finding status whose glyph and colour it borrows, and its
-#: word. "not checkable" is the checklist's own: the rule cannot be seen from outside (a spam
-#: rate) or not without ``--message``; it reads like a finding that could not be tested.
-_CHECKLIST_STATUS: dict[str, tuple[Status, str]] = {
-    "pass": (Status.PASS, "pass"),
-    "fail": (Status.FAIL, "FAIL"),
-    "not-checkable": (Status.ERROR, "not checkable"),
-}
-
-#: The width of the longest checklist word, so the rules line up.
-CHECKLIST_WORD_WIDTH = 13
-
-
 def checklist_badge(status: str) -> Content:
     """``✔ pass``, ``✖ FAIL``, ``? not checkable``: a checklist row's status, padded, coloured
     as the finding status it corresponds to (an unknown word is shown as it is, muted)."""
-    known = _CHECKLIST_STATUS.get(status)
+    known = ROW_STATUS.get(status)
     if known is None:
-        word = status[:CHECKLIST_WORD_WIDTH]
-        return Content.assemble((f"? {word:<{CHECKLIST_WORD_WIDTH}}", "$text-muted"))
+        word = status[:ROW_STATUS_WIDTH]
+        return Content.assemble((f"? {word:<{ROW_STATUS_WIDTH}}", "$text-muted"))
     finding_status, word = known
-    return Content.assemble((f"{finding_status.glyph} {word:<{CHECKLIST_WORD_WIDTH}}",
+    return Content.assemble((f"{finding_status.glyph} {word:<{ROW_STATUS_WIDTH}}",
                              _STATUS_STYLE[finding_status][1]))

@@ -32,6 +32,10 @@ class TabLine(Static):
         self.active = tabs[0][0] if tabs else ""
         #: Where each label sits: (row, first cell, last cell + 1, pane id).
         self._spans: list[tuple[int, int, int, str]] = []
+        #: How many lines the labels take now (0: not laid out yet).
+        self._rows = 0
+        #: What the labels were last laid out for: (the active pane, the width).
+        self._shown: tuple[str, int] | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -52,6 +56,9 @@ class TabLine(Static):
 
     def _lay_out(self) -> None:
         width = self.size.width
+        if (self.active, width) == self._shown:
+            return
+        self._shown = (self.active, width)
         rows: list[list[Content]] = [[]]
         spans: list[tuple[int, int, int, str]] = []
         offset = 0
@@ -64,7 +71,10 @@ class TabLine(Static):
             rows[-1] += [part, Content(" ")]
             offset += part.cell_length + 1
         self._spans = spans
-        self.update(Content("\n").join(Content.assemble(*row) for row in rows))
+        # the screen is laid out again only if the labels take more or fewer lines than before
+        self.update(Content("\n").join(Content.assemble(*row) for row in rows),
+                    layout=len(rows) != self._rows)
+        self._rows = len(rows)
         self.styles.height = len(rows)  # set, not "auto" (see KeyBar): a no-op when unchanged
 
     async def _on_click(self, event: events.Click) -> None:
