@@ -166,8 +166,9 @@ class OpenSessionScreen(ModalScreen[tuple[Session, float | None] | None]):
                 yield Button("Close (Esc)", id="open-close", compact=True)
 
     def on_mount(self) -> None:
-        """Start in the file name, and look for saved sessions meanwhile."""
-        self.query_one("#open-path", Input).focus()
+        """Start in the file name, and look for saved sessions meanwhile. (The focus is set now,
+        not later as ``focus()`` does: the list, when it comes, takes it only from there.)"""
+        self.set_focus(self.query_one("#open-path", Input))
         self._find_saved(self.directory or Path("."))
 
     @work(thread=True, exclusive=True, group="saved-sessions", exit_on_error=False)
@@ -191,7 +192,7 @@ class OpenSessionScreen(ModalScreen[tuple[Session, float | None] | None]):
             if not self.initial_path and not path_input.value and self.focused is path_input:
                 saved.highlighted = 0
                 path_input.value = self.saved[0].name
-                saved.focus()
+                self.set_focus(saved)
         self.saved_listed.set()
 
     @on(OptionList.OptionHighlighted, "#open-saved")
