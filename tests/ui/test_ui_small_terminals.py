@@ -370,3 +370,21 @@ async def test_60x18_dialogs_fit_on_the_screen(dialog: str, box: str, make_plan:
         await pilot.pause()
         shown = app.screen.query_one(box).region
         assert app.screen.region.contains_region(shown), f"{box} is {shown}, the screen {app.size}"
+
+
+async def test_a_choice_shows_which_option_is_on_by_its_mark(make_plan: Any) -> None:
+    """Textual's radio buttons draw ● on every option and tell them apart by colour only: with
+    16 colours or NO_COLOR the chosen format could not be seen. Only the option that is on
+    carries the mark, before and after the choice moves."""
+    app = WizardApp(Settings(), lab=False, remember=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _screen_at_60x18(pilot, "verdict", make_plan("send"))
+        await pilot.press("e")
+        await pilot.pause()
+        rows = [row for row in screen_rows(app) if "Markdown" in row or "JSON (for" in row]
+        assert len(rows) == 2, rows
+        assert ["●" in row for row in rows] == [True, False], rows
+        await pilot.press("down", "space")
+        await pilot.pause()
+        rows = [row for row in screen_rows(app) if "Markdown" in row or "JSON (for" in row]
+        assert ["●" in row for row in rows] == [False, True], rows

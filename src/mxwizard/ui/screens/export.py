@@ -28,6 +28,7 @@ from mxwizard.core.untrusted import visible
 from mxwizard.diagnosis.result import Diagnosis
 from mxwizard.replay.session_files import NotReplaceable, file_name_for, write_new_file
 from mxwizard.ui.web import download_name
+from mxwizard.ui.widgets.tickbox import Choice
 
 _EXTENSIONS = {"markdown": ".md", "json": ".json"}
 _MIME_TYPES = {"markdown": "text/markdown", "json": "application/json"}
@@ -92,8 +93,8 @@ class ExportScreen(ModalScreen[None]):
         with Vertical(id="export-box"):
             yield Static(Content.assemble(("Export the report", "bold")), id="export-title")
             with FormatChoice(id="export-format"):
-                yield RadioButton("Markdown (for a ticket or a forum post)", value=True, id="markdown")
-                yield RadioButton("JSON (for scripts)", id="json")
+                yield Choice("Markdown (for a ticket or a forum post)", value=True, id="markdown")
+                yield Choice("JSON (for scripts)", id="json")
             yield Label("Save to (a name alone means the current directory):" if not self.app.is_web
                         else "File name for the download:")
             yield Input(value=default_path(self.diagnosis, self.fmt), id="export-path", compact=True)

@@ -36,7 +36,6 @@ from textual.widgets import (
     Label,
     OptionList,
     ProgressBar,
-    RadioButton,
     RadioSet,
     Static,
 )
@@ -56,6 +55,7 @@ from mxwizard.replay.session_files import (
     session_text,
 )
 from mxwizard.ui.web import download_name, served_files_dir
+from mxwizard.ui.widgets.tickbox import Choice
 
 #: The playback choices: (radio button id, label, speed; None steps by key press).
 #: How long the dialog looks for saved sessions in its folder before it offers what it found.
@@ -158,7 +158,7 @@ class OpenSessionScreen(ModalScreen[tuple[Session, float | None] | None]):
             yield Label("Play it:")
             with RadioSet(id="open-speed", compact=True):
                 for index, (speed_id, label, _speed) in enumerate(SPEEDS):
-                    yield RadioButton(label, value=index == 0, id=speed_id)
+                    yield Choice(label, value=index == 0, id=speed_id)
             yield ProgressBar(total=100, show_eta=False, id="open-progress")
             yield Static(classes="lesson-file-status", id="open-status")
             with Horizontal(classes="lesson-file-buttons"):

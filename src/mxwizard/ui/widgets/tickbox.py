@@ -1,14 +1,14 @@
-"""A checkbox that shows its state by its mark, not by colour alone.
+"""A checkbox and a radio button that show their state by their mark, not by colour alone.
 
-Textual's Checkbox draws an ``X`` whether it is ticked or not and tells the two apart only by the
-colour of the ``X``: in a 16-colour terminal, or with NO_COLOR, both states can look the same.
-This one is empty when unticked, as a paper form is.
+Textual's Checkbox draws an ``X`` whether it is ticked or not, and its RadioButton a ``●`` on
+every option, and both tell the states apart only by colour: in a 16-colour terminal, or with
+NO_COLOR, on and off can look the same. These are empty when off, as a paper form is.
 """
 
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Checkbox
+from textual.widgets import Checkbox, RadioButton
 
 
 class TickBox(Checkbox):
@@ -17,4 +17,13 @@ class TickBox(Checkbox):
     def render(self) -> Content:
         """The box (marked or empty, as the value is now) and the label."""
         self.BUTTON_INNER = "X" if self.value else " "
+        return super().render()
+
+
+class Choice(RadioButton):
+    """A RadioButton whose circle holds a ``●`` only when it is the option chosen."""
+
+    def render(self) -> Content:
+        """The circle (marked or empty, as the value is now) and the label."""
+        self.BUTTON_INNER = "●" if self.value else " "
         return super().render()
