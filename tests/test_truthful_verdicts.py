@@ -147,3 +147,14 @@ def test_localhost_is_never_advised_as_a_helo_name(check_json: CheckJson) -> Non
     fixes = " ".join(f["fix"] for f in found.values())
     assert "to localhost" not in fixes and "Set the HELO name to mail.home.test" in fixes
     assert found["rdns.internal"]["status"] == "warn"
+
+
+def test_nothing_passes_when_the_domains_dns_answers_servfail(check_json: CheckJson) -> None:
+    """The MX lookup fails (SERVFAIL, with and without validation): DNSSEC and DANE were not
+    judged, so the report must not say they pass; it says they were not checked, and why."""
+    code, report = check_json(["check", "receive", "dns-servfail.test", "--lab"])
+    found = _by_id(report)
+    assert "dns.servfail" in found
+    assert [f["id"] for f in report["findings"] if f["status"] == "pass"] == []
+    assert "MX records of dns-servfail.test" in found["dane.not-checked"]["detail"]
+    assert code != 0

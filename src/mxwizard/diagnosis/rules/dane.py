@@ -18,7 +18,7 @@ in :mod:`mxwizard.diagnosis.rules.transport`.
 
 from __future__ import annotations
 
-from mxwizard.core.findings import Finding, Side, Status
+from mxwizard.core.findings import Finding, Side, Status, not_checked
 from mxwizard.core.untrusted import visible
 from mxwizard.probes.dane import Answer, DaneFacts, DaneHost, Security, TlsaRecord
 from mxwizard.render.dnsview import dig_command
@@ -100,6 +100,11 @@ def judge_dnssec(dane: DaneFacts, resolver: str = "the resolver") -> list[Findin
     mx = dane.mx
     if mx.security is Security.BOGUS:
         return [_bogus(f"the MX records of {domain}", mx)]
+    if mx.security is Security.FAILED:  # no answer, with validation or without: nothing to judge
+        return [not_checked(
+            "dane", "DNSSEC and DANE",
+            f"the MX records of {visible(domain, 200)} could not be looked up, with DNSSEC "
+            "validation or without it, so the fault is not DNSSEC (see the DNS finding)")]
     if mx.security is Security.SECURE:
         out.append(Finding("dnssec.signed", Status.PASS, f"{domain} is signed with DNSSEC",
                            detail="Its MX records are authenticated by a validating resolver.",
