@@ -71,3 +71,21 @@ def test_past_its_deadline_the_scan_returns_what_it_has(tmp_path: Path) -> None:
         save_session(session, tmp_path / f"s{n}.json")
     assert saved_sessions(tmp_path, deadline=time.monotonic() - 1) == []
     assert len(saved_sessions(tmp_path, deadline=time.monotonic() + 60)) == 5
+
+
+def test_a_hostile_folder_is_read_within_its_limits(tmp_path: Path) -> None:
+    """A folder stuffed with .json files: at most MAX_PEEKS of them are opened (the newest), each
+    only for HEAD_BYTES, and a marker beyond those bytes does not count."""
+    from mxwizard.replay import saved_sessions as listing
+
+    session = save_session(Session("receive", {"domain": "example.test"}), tmp_path / "real.json")
+    _aged(session, 3600)  # older than every decoy: beyond the files whose start is read
+    for n in range(listing.MAX_PEEKS):
+        (tmp_path / f"decoy{n}.json").write_text('{"name": "not a session"}')
+    late = tmp_path / "late.json"  # the key, but only after the bytes that are read
+    late.write_text("{" + " " * listing.HEAD_BYTES + '"mxwizard": "1"}')
+    assert saved_sessions(tmp_path) == []
+    (tmp_path / "decoy0.json").unlink()
+    (tmp_path / "decoy1.json").unlink()  # now the real one is among the newest MAX_PEEKS
+    assert [s.name for s in saved_sessions(tmp_path)] == ["real.json"]
+
