@@ -9,9 +9,7 @@ A positive control first proves that this tmux really obeys those sequences.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -19,27 +17,19 @@ from pathlib import Path
 
 import pytest
 
+import tmux_driver
+
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
 ROOT = Path(__file__).resolve().parents[1]
 SENTINEL = "mxw-sentinel-title"
 
 
-class Tmux:
-    """A private tmux server (its own socket), driven like a person at the keyboard."""
+class Tmux(tmux_driver.Tmux):
+    """The shared driver, waiting for plain text on the screen."""
 
     def __init__(self, name: str) -> None:
-        self.socket = f"mxw-test-{os.getpid()}-{name}"
-
-    def __call__(self, *args: str, check: bool = True) -> str:
-        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
-                              timeout=20, check=False)
-        if check and done.returncode != 0:
-            raise AssertionError(f"tmux {' '.join(args)}: {done.stderr}")
-        return done.stdout
-
-    def screen(self, target: str = "app") -> str:
-        return self("capture-pane", "-p", "-t", target)
+        super().__init__("mxw-test", name)
 
     def wait_for(self, text: str, target: str = "app", timeout: float = 30) -> str:
         deadline = time.monotonic() + timeout
@@ -50,12 +40,6 @@ class Tmux:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{text!r} never appeared; the screen:\n{screen}")
             time.sleep(0.2)
-
-    def keys(self, *keys: str, target: str = "app") -> None:
-        self("send-keys", "-t", target, *keys)
-
-    def type(self, text: str, target: str = "app") -> None:
-        self("send-keys", "-t", target, "-l", text)
 
 
 def _flat(screen: str) -> str:

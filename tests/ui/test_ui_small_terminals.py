@@ -12,10 +12,8 @@ dialog must fit on the screen.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -25,6 +23,7 @@ from typing import Any
 
 import pytest
 
+import tmux_driver
 from mxwizard.core.settings import Settings
 from mxwizard.ui.app import WizardApp
 from mxwizard.ui.screens.diagnosis import DiagnosisScreen
@@ -99,25 +98,15 @@ def _text(cells: list[Cell]) -> str:
     return "".join(cell.char for cell in cells)
 
 
-class Tmux:
-    """A private tmux server (its own socket) with the wizard in it, driven like a keyboard."""
+class Tmux(tmux_driver.Tmux):
+    """The shared driver with the wizard in it, reading the screen cell by cell with colours."""
 
     def __init__(self, name: str) -> None:
-        self.socket = f"mxw-small-{os.getpid()}-{name}"
-
-    def __call__(self, *args: str, check: bool = True) -> str:
-        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
-                              timeout=20, check=False)
-        if check and done.returncode != 0:
-            raise AssertionError(f"tmux {' '.join(args)}: {done.stderr}")
-        return done.stdout
+        super().__init__("mxw-small", name)
 
     def rows(self) -> list[list[Cell]]:
         """The screen, cell by cell, with colours."""
         return parse_screen(self("capture-pane", "-p", "-e", "-t", "app"))
-
-    def screen(self) -> str:
-        return self("capture-pane", "-p", "-t", "app")
 
     def wait_until(self, what: str, test: Any, timeout: float = 40) -> list[list[Cell]]:
         """The screen, as soon as ``test(rows)`` holds (never a fixed sleep: a loaded machine may
@@ -133,12 +122,6 @@ class Tmux:
 
     def wait_for(self, text: str, timeout: float = 40) -> list[list[Cell]]:
         return self.wait_until(repr(text), lambda rows: any(text in _text(r) for r in rows), timeout)
-
-    def keys(self, *keys: str) -> None:
-        self("send-keys", "-t", "app", *keys)
-
-    def type(self, text: str) -> None:
-        self("send-keys", "-t", "app", "-l", text)
 
 
 @pytest.fixture
