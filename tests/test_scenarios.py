@@ -9,6 +9,7 @@ import pytest
 
 import scenario_timeouts
 from mxwizard.lab.scenarios import SCENARIOS, Scenario
+from report_invariants import contradictions
 
 
 def test_there_are_enough_scenarios() -> None:
@@ -43,3 +44,5 @@ def test_scenario_produces_its_findings(
     assert not missing, f"{scenario.name}: missing {missing}, found {found}"
     statuses = {f["status"] for f in report["findings"]}
     assert code == (1 if "fail" in statuses else 3 if "error" in statuses else 0)
+    assert not contradictions(report), f"{scenario.name}: {contradictions(report)}"
+

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from report_invariants import contradictions
+
 from .observe import Report, swaks
 from .peers import Check, Peers, cannot_run, running_peers
 from .zones import OUTBOX, SENDER
@@ -55,6 +57,7 @@ def mxwizard(peers: Peers, check_json: Callable[[list[str]], tuple[int, Any]]) -
         argv = ["check", *args, "--resolver", resolver or peers.resolver,
                 "--smtp-port", str(peers.smtp_port), "--timeout", PROBE_TIMEOUT, *_own_network()]
         status, data = check_json(argv)
+        assert not contradictions(data), contradictions(data)  # tests/report_invariants.py
         return Report(argv, status, data)
 
     return check
